@@ -1,0 +1,283 @@
+"""Network specification: what the quantized network is, independent of any encoding.
+
+A network has layers l = 1..L (L = len(hidden) + 1). Layer l maps d_{l-1} inputs to d_l
+pre-activations
+
+    u[l, n, j] = sum_i q[l, j, i] * v[l, n, i]  +  q[l, j, bias] * c_l          (v-units)
+    z[l, n, j] = kappa_l * u[l, n, j]                                            (real units)
+
+where q are integer weight codes (affine in the weight bits, see WeightCode), v are the layer's
+inputs in "v-units" (raw features, integer input levels, or integer activation levels) and
+kappa_l = alpha_l * gamma_l folds the per-layer weight scale alpha_l and the input grid step
+gamma_l.  Hidden outputs are h = sigma(z); the output layer feeds the loss l(z, y).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, asdict
+from typing import Callable, Sequence, Union
+
+import numpy as np
+
+from .errors import SpecError
+
+ACTIVATION_NAMES = ("tanh", "sigmoid", "relu", "hardtanh", "sign", "gelu", "silu", "identity")
+LOSS_NAMES = ("logistic", "squared_hinge", "mse")
+
+
+@dataclass(frozen=True)
+class WeightCode:
+    """Integer weight code q as an affine function of its bits w_b in {0,1}:
+
+        q = q0 + sum_b a[b] * w_b
+
+    - ``binary``:  q = 2 w0 - 1 in {-1, +1}                        (1 bit)
+    - ``grid``:    q = sum_b 2^(b+1) w_b - (2^B - 1), odd integers in [-(2^B-1), 2^B-1]  (B bits)
+    - ``ternary``: q = w_plus - w_minus in {-1, 0, +1}, with the exclusion w_plus * w_minus = 0 (2 bits)
+    """
+
+    kind: str
+    n_bits: int
+
+    def __post_init__(self):
+        if self.kind not in ("binary", "grid", "ternary"):
+            raise SpecError(f"unknown weight code {self.kind!r}; use 'binary', 'grid' or 'ternary'")
+        if self.n_bits < 1:
+            raise SpecError(f"a weight code needs at least 1 bit, got bits={self.n_bits}")
+        if self.kind == "binary" and self.n_bits != 1:
+            raise SpecError("the binary code has exactly 1 bit")
+        if self.kind == "ternary" and self.n_bits != 2:
+            raise SpecError("the ternary code has exactly 2 bits (plus and minus)")
+
+    @classmethod
+    def parse(cls, token) -> "WeightCode":
+        """'1' -> binary, 'B' (B >= 2) -> B-bit grid, 't'/'ternary' -> ternary."""
+        if isinstance(token, WeightCode):
+            return token
+        s = str(token).strip().lower()
+        if s in ("t", "ternary"):
+            return cls("ternary", 2)
+        try:
+            b = int(s)
+        except ValueError:
+            raise SpecError(f"bits must be an integer >= 1 or 't' for ternary, got {token!r}") from None
+        if b < 1:
+            raise SpecError(f"bits must be >= 1, got {b}")
+        return cls("binary", 1) if b == 1 else cls("grid", b)
+
+    @property
+    def coefs(self) -> np.ndarray:
+        if self.kind == "binary":
+            return np.array([2.0])
+        if self.kind == "ternary":
+            return np.array([1.0, -1.0])
+        return 2.0 ** (np.arange(self.n_bits) + 1)
+
+    @property
+    def q0(self) -> float:
+        if self.kind == "ternary":
+            return 0.0
+        return -(2.0 ** self.n_bits - 1)
+
+    @property
+    def qmin(self) -> float:
+        return -1.0 if self.kind == "ternary" else -(2.0 ** self.n_bits - 1)
+
+    @property
+    def qmax(self) -> float:
+        return -self.qmin
+
+    @property
+    def values(self) -> np.ndarray:
+        if self.kind == "ternary":
+            return np.array([-1.0, 0.0, 1.0])
+        return np.arange(self.qmin, self.qmax + 1, 2.0)
+
+    def decode(self, bits: np.ndarray) -> np.ndarray:
+        """bits[..., n_bits] in {0,1} -> q[...] (vectorized)."""
+        return self.q0 + np.asarray(bits, dtype=float) @ self.coefs
+
+    def encode(self, q: np.ndarray) -> np.ndarray:
+        """Inverse of decode for valid codes: q[...] -> bits[..., n_bits] (uint8)."""
+        q = np.asarray(q, dtype=float)
+        if self.kind == "ternary":
+            return np.stack([(q > 0), (q < 0)], axis=-1).astype(np.uint8)
+        k = np.rint((q - self.q0) / 2.0).astype(np.int64)
+        return ((k[..., None] >> np.arange(self.n_bits)) & 1).astype(np.uint8)
+
+    def label(self) -> str:
+        return "ternary" if self.kind == "ternary" else f"{self.n_bits}-bit"
+
+
+Activation = Union[str, Callable[[np.ndarray], np.ndarray]]
+Loss = Union[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+
+
+def _per_layer(value, n_layers: int, what: str) -> tuple:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return (value,) * n_layers
+    value = tuple(value)
+    if len(value) == 1:
+        return value * n_layers
+    if len(value) != n_layers:
+        raise SpecError(f"{what}: expected 1 or {n_layers} values (one per layer), got {len(value)}")
+    return value
+
+
+@dataclass
+class NetworkSpec:
+    """A fully connected quantized network with FIP/spline settings.
+
+    Parameters
+    ----------
+    input_dim : int            d_0
+    hidden : sequence of int    hidden widths d_1..d_{L-1} (may be empty)
+    output_dim : int           d_L (1 for binary labels in {-1,+1}; C for one-vs-rest)
+    activation : name or callable, or one per hidden layer
+    loss : name or callable l(z, y), y in {-1,+1}
+    bits : per layer, e.g. (1, 2): 1 = binary, B >= 2 = B-bit grid, 't' = ternary
+    intervals : K_l per layer, the output layer last
+    scales : alpha_l per layer, or 'auto' (set from the data by FIP so that z has unit spread)
+    bias : whether each layer has a bias (a weight on the constant input c_l)
+    bias_scale : c_l in real units (default 1.0)
+    breakpoints : 'uniform' over the sound range, or 'quantile' (inner breakpoints at quantiles of
+        u under random weights; outer intervals extend to the sound bounds)
+    input_bits : quantize inputs in [0,1] to 2^b - 1 integer levels (puts layer 1 on an integer grid)
+    level_step : grid step gamma for hidden activation levels on the integer grid ('auto': 1 if all
+        levels are integers, else 1/4). Only used on the grid (input_bits set).
+    output_spline : 'constant' (default) or 'linear' (only for networks without hidden layers,
+        where u_out is affine in the weight bits; elsewhere it would make the model cubic)
+    seed : seed for the quantile breakpoints and automatic scales
+    """
+
+    input_dim: int
+    hidden: Sequence[int] = ()
+    output_dim: int = 1
+    activation: object = "tanh"
+    loss: object = "logistic"
+    bits: Sequence = (1,)
+    intervals: Sequence[int] = (4,)
+    scales: object = "auto"
+    bias: object = True
+    bias_scale: object = 1.0
+    breakpoints: str = "uniform"
+    input_bits: int | None = None
+    level_step: object = "auto"
+    output_spline: str = "constant"
+    seed: int = 0
+    codes: tuple = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.input_dim, (int, np.integer)) or self.input_dim < 1:
+            raise SpecError(f"input_dim must be a positive integer, got {self.input_dim!r}")
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if any(h < 1 for h in self.hidden):
+            raise SpecError(f"hidden widths must be >= 1, got {self.hidden}; use hidden=() for no hidden layer")
+        if int(self.output_dim) < 1:
+            raise SpecError(f"output_dim must be >= 1, got {self.output_dim}")
+        self.output_dim = int(self.output_dim)
+        L = self.n_layers
+        self.bits = _per_layer(self.bits, L, "bits")
+        self.codes = tuple(WeightCode.parse(b) for b in self.bits)
+        ks = _per_layer(self.intervals, L, "intervals")
+        try:
+            self.intervals = tuple(int(k) for k in ks)
+        except (TypeError, ValueError):
+            raise SpecError(f"intervals must be integers, got {ks}") from None
+        if any(k < 1 for k in self.intervals):
+            raise SpecError(f"every layer needs K >= 1 sub-intervals, got intervals={self.intervals}")
+        if self.n_hidden:
+            acts = _per_layer(self.activation, self.n_hidden, "activation")
+            for a in acts:
+                if isinstance(a, str) and a not in ACTIVATION_NAMES:
+                    raise SpecError(f"unknown activation {a!r}; use one of {ACTIVATION_NAMES} or a callable")
+                if not isinstance(a, str) and not callable(a):
+                    raise SpecError(f"activation must be a name or a callable, got {a!r}")
+            self.activation = acts
+        else:
+            self.activation = ()
+        if isinstance(self.loss, str) and self.loss not in LOSS_NAMES:
+            raise SpecError(f"unknown loss {self.loss!r}; use one of {LOSS_NAMES} or a callable l(z, y)")
+        if not isinstance(self.loss, str) and not callable(self.loss):
+            raise SpecError(f"loss must be a name or a callable l(z, y), got {self.loss!r}")
+        self.scales = _per_layer(self.scales, L, "scales")
+        for s in self.scales:
+            if s != "auto" and not (isinstance(s, (int, float)) and np.isfinite(s) and s > 0):
+                raise SpecError(f"scales must be positive numbers or 'auto', got {s!r}")
+        self.bias = tuple(bool(b) for b in _per_layer(self.bias, L, "bias"))
+        self.bias_scale = tuple(float(c) for c in _per_layer(self.bias_scale, L, "bias_scale"))
+        if any(c <= 0 or not np.isfinite(c) for c in self.bias_scale):
+            raise SpecError(f"bias_scale must be positive, got {self.bias_scale}")
+        if self.breakpoints not in ("uniform", "quantile"):
+            raise SpecError(f"breakpoints must be 'uniform' or 'quantile', got {self.breakpoints!r}")
+        if self.input_bits is not None:
+            if int(self.input_bits) < 1 or int(self.input_bits) > 16:
+                raise SpecError(f"input_bits must be in 1..16, got {self.input_bits}")
+            self.input_bits = int(self.input_bits)
+        if self.level_step != "auto" and not (float(self.level_step) > 0):
+            raise SpecError(f"level_step must be positive or 'auto', got {self.level_step!r}")
+        if self.output_spline not in ("constant", "linear"):
+            raise SpecError(f"output_spline must be 'constant' or 'linear', got {self.output_spline!r}")
+        if self.output_spline == "linear" and self.n_hidden:
+            raise SpecError(
+                "output_spline='linear' multiplies indicator bits by u_out, which is affine in the weight "
+                "bits only without hidden layers; with hidden layers it would make the model cubic. "
+                "Use output_spline='constant'.")
+
+    # ---- derived sizes -------------------------------------------------------------------
+    @property
+    def n_hidden(self) -> int:
+        return len(self.hidden)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.hidden) + 1
+
+    @property
+    def widths(self) -> tuple:
+        """(d_0, d_1, ..., d_L)."""
+        return (int(self.input_dim),) + self.hidden + (self.output_dim,)
+
+    @property
+    def on_grid(self) -> bool:
+        """Pre-activations live on an integer grid (needed by the exact form)."""
+        return self.input_bits is not None
+
+    def fan_in(self, l: int) -> int:
+        """Number of weight columns of layer l (1-based), the bias column included."""
+        return self.widths[l - 1] + int(self.bias[l - 1])
+
+    def n_weights(self, l: int | None = None, include_bias: bool = False) -> int:
+        layers = range(1, self.n_layers + 1) if l is None else [l]
+        tot = 0
+        for k in layers:
+            cols = self.fan_in(k) if include_bias else self.widths[k - 1]
+            tot += self.widths[k] * cols
+        return tot
+
+    def n_weight_bits(self, include_bias: bool = True) -> int:
+        tot = 0
+        for l in range(1, self.n_layers + 1):
+            cols = self.fan_in(l) if include_bias else self.widths[l - 1]
+            tot += self.widths[l] * cols * self.codes[l - 1].n_bits
+        return tot
+
+    @property
+    def avg_bits_per_weight(self) -> float:
+        """Average bits per weight over the whole model, biases excluded (the paper's '1.1-bit')."""
+        return self.n_weight_bits(include_bias=False) / self.n_weights()
+
+    @property
+    def avg_bits_per_parameter(self) -> float:
+        """Average bits per parameter, biases included."""
+        return self.n_weight_bits(include_bias=True) / self.n_weights(include_bias=True)
+
+    def to_dict(self) -> dict:
+        def name(f):
+            return f if isinstance(f, str) else getattr(f, "__name__", "callable")
+        d = {k: v for k, v in asdict(self).items() if k != "codes"}
+        d["activation"] = [name(a) for a in self.activation]
+        d["loss"] = name(self.loss)
+        d["bits"] = [c.label() for c in self.codes]
+        d["hidden"] = list(self.hidden)
+        return json.loads(json.dumps(d, default=str))
