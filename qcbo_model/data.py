@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from .errors import QCBOError
 
 __all__ = [
     "DataError", "Dataset", "DATASETS", "EXPECTED_SHA256", "FASHION_MNIST_LABELS",
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class DataError(ValueError):
+class DataError(QCBOError):
     """Dataset missing, corrupt, or requested with invalid arguments."""
 
 
