@@ -184,3 +184,13 @@ def test_bounds_cli(tmp_path, fashion, capsys):
     assert r["sample_complexity"]["epsilon"] == 0.05 and r["sample_complexity"]["delta"] == 0.05
     text = capsys.readouterr().out
     assert "measured max deviation" in text and "N(eps, delta)" in text
+
+
+def test_qcgd_trace_with_cumulative_time_and_success_callable():
+    """solvers.qcgd traces carry cumulative ``time_s`` and no success flag."""
+    trace = [{"iteration": t, "time_s": 0.2 * t, "oracle_energy": -1.0 if t % 4 else 0.0} for t in range(1, 9)]
+    with pytest.raises(B.BoundsError):
+        B.qcgd_time_to_solution(trace)
+    r = B.qcgd_time_to_solution(trace, success=lambda e: e["oracle_energy"] <= -1.0)
+    assert r["t_call_s"] == pytest.approx(0.2) and r["success_probability"] == 0.75
+    assert r["measured_oracle_s"] == pytest.approx(1.6)

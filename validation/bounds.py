@@ -384,47 +384,59 @@ def tts99(t_call: float, p: float) -> float:
     return tts(t_call, p, 0.99)
 
 
-def qcgd_time_to_solution(trace, wall_time_s: float | None = None, target: float = 0.99) -> dict:
+def qcgd_time_to_solution(trace, wall_time_s: float | None = None, target: float = 0.99, success=None) -> dict:
     """Predicted vs measured time of a QCGD solve from its per-iteration oracle trace.
 
-    ``trace``: one entry per iteration, either a dict with ``oracle_time_s`` (or ``time_s``) and
-    ``success`` (bool, the oracle hit its target that iteration; or ``successes`` and ``reads``),
-    or a tuple (oracle_time_s, success). p = successes / calls; t_call = mean oracle time;
-    predicted = iterations * TTS(t_call, p) (each iteration repeats its oracle call until it succeeds
-    with probability ``target``) compared with the measured oracle time and wall time.
+    ``trace``: one entry per iteration, either a tuple (oracle_time_s, success) or a dict with
+    - time: ``oracle_time_s`` (this iteration's oracle time), or else ``time_s`` read as the
+      cumulative time since the start (the convention of ``solvers.qcgd`` traces): differences are taken;
+    - success: ``success`` (bool), or ``successes`` and ``reads``, or else ``success(entry) -> bool``
+      given here (e.g. ``lambda e: e["oracle_energy"] <= target_energy``).
+    p = successes / calls; t_call = mean time per call; predicted = iterations * TTS(t_call, p)
+    (each iteration repeats its oracle call until it succeeds with probability ``target``), compared
+    with the measured oracle time and, if given, the wall time.
     """
     if trace is None or len(trace) == 0:
         raise BoundsError("the trace is empty: pass one entry per QCGD iteration")
-    times, raw, succ, calls = [], [], 0, 0
+    raw, reads, succ = [], [], 0
+    prev_cum = 0.0
     for i, e in enumerate(trace):
         if isinstance(e, dict):
-            t = e.get("oracle_time_s", e.get("time_s"))
-            if t is None:
-                raise BoundsError(f"trace entry {i} has no 'oracle_time_s' (or 'time_s')")
-            if "successes" in e:
-                s, r = int(e["successes"]), int(e.get("reads", 1))
-            elif "success" in e:
-                s, r = int(bool(e["success"])), 1
+            if "oracle_time_s" in e:
+                t = float(e["oracle_time_s"])
+            elif "time_s" in e:
+                t = float(e["time_s"]) - prev_cum
+                prev_cum = float(e["time_s"])
             else:
-                raise BoundsError(f"trace entry {i} has no 'success' (or 'successes' and 'reads')")
+                raise BoundsError(f"trace entry {i} has no 'oracle_time_s' (or cumulative 'time_s')")
+            if "successes" in e:
+                s_, r = int(e["successes"]), int(e.get("reads", 1))
+            elif "success" in e:
+                s_, r = int(bool(e["success"])), 1
+            elif success is not None:
+                s_, r = int(bool(success(e))), 1
+            else:
+                raise BoundsError(f"trace entry {i} has no 'success' (or 'successes' and 'reads'); "
+                                  "pass success=callable(entry) -> bool")
         else:
             try:
                 t, ok = e
             except (TypeError, ValueError):
                 raise BoundsError(f"trace entry {i} must be a dict or (oracle_time_s, success), got {e!r}") from None
-            s, r = int(bool(ok)), 1
-        raw.append(float(t))
-        times.append(float(t) / max(r, 1))
-        succ += s
-        calls += r
+            t, s_, r = float(t), int(bool(ok)), 1
+        if t < 0:
+            raise BoundsError(f"trace entry {i}: negative time {t} (is 'time_s' cumulative and increasing?)")
+        raw.append(t)
+        reads.append(max(r, 1))
+        succ += s_
     iters = len(trace)
-    t_call = float(np.mean(times))
+    calls = int(sum(reads))
+    t_call = float(np.sum(raw) / calls)
     p = succ / calls
     per = tts(t_call, p, target)
     out = {"iterations": iters, "calls": calls, "success_probability": p, "t_call_s": t_call,
            "tts_per_call_s": _num(per), "predicted_total_s": _num(iters * per),
-           "measured_oracle_s": float(sum(raw)),
-           "target": target}
+           "measured_oracle_s": float(sum(raw)), "target": target}
     if wall_time_s is not None:
         out["measured_wall_s"] = float(wall_time_s)
         out["predicted_over_measured"] = _num(iters * per / wall_time_s) if wall_time_s > 0 else "inf"
