@@ -337,3 +337,31 @@ def test_lmo_qubo(seed, sparse):
     assert qb.offset == G[0, 0]
     with pytest.raises(TranspileError):
         lmo_qubo(np.zeros((2, 3)))
+
+
+def test_conventions_worked_example():
+    """The numbers of docs/conventions.md, recomputed."""
+    A = sp.csr_matrix(np.array([[1.0, 1.0]]))
+    q = QCBO(["x0", "x1"], np.array([[0.0, 2.0], [0.0, 0.0]]), np.array([0.0, -1.0]), 0.5, A, [], [], [], [],
+             [1.0], [1.0], ["onehot[0]"], ["onehot"])
+    qb = penalty_qubo_direct(q, 3.0)
+    assert np.array_equal(qb.Q.toarray(), [[-3.0, 8.0], [0.0, -4.0]]) and qb.offset == 3.5
+    X = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+    assert np.array_equal(qb.energy(X), [3.5, 0.5, -0.5, 4.5])
+    isg = qcbo_to_pyqubo(q).to_ising(3.0)
+    assert np.array_equal(isg.J.toarray(), [[0.0, 2.0], [0.0, 0.0]])
+    assert np.array_equal(isg.h, [0.5, 0.0]) and isg.offset == 2.0
+    S = 2 * X - 1
+    J_ext = -(isg.J + isg.J.T).toarray()
+    assert np.array_equal(J_ext, [[0.0, -2.0], [-2.0, 0.0]])
+    H_cim = -0.5 * np.einsum("bi,ij,bj->b", S, J_ext, S) - S @ (-isg.h)        # cim-optimizer
+    H_sb = -0.5 * np.einsum("bi,ij,bj->b", S, J_ext, S) + S @ isg.h            # simulated-bifurcation
+    assert np.array_equal(H_cim + 2.0, qb.energy(X)) and np.array_equal(H_sb + 2.0, qb.energy(X))
+    L = LiftedMatrices(q)
+    assert np.array_equal(L.Qhat.toarray(), [[0.5, 0, -0.5], [0, 0, 1], [-0.5, 1, 0]])
+    assert np.array_equal(L.Phat(0).toarray(), [[-1, .5, .5], [.5, 0, 0], [.5, 0, 0]])
+    assert np.array_equal(L.Pnn_matrix(0).toarray(), [[1, -1, -1], [-1, 1, 1], [-1, 1, 1]])
+    G = L.combine(np.zeros(1), beta=3.0)
+    assert np.array_equal(G.toarray(), [[3.5, -3, -3.5], [-3, 3, 4], [-3.5, 4, 3]])
+    lq = lmo_qubo(G)
+    assert np.array_equal(lq.Q.toarray(), qb.Q.toarray()) and lq.offset == qb.offset
