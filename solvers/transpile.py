@@ -585,3 +585,11 @@ def check_transpile(qcbo: QCBO, n_cases: int = 1000, seed=0, lambdas=None, slack
     return {"status": "passed" if ok else "failed", "n_cases": int(len(X)), "max_discrepancy": float(max_disc),
             "discrepancies": disc, "n_satisfied_rows_checked": n_sat, "rtol": rtol, "lambdas": fd,
             "plan": summ, "qubo_terms": n_terms, "timings": timings, "note": "; ".join(notes) or "ok"}
+
+
+def __getattr__(name):
+    # the lifted matrices live in solvers.lifted (which imports this module); re-export lazily
+    if name in ("LiftedMatrices", "lmo_qubo", "lift_vectors"):
+        from . import lifted
+        return getattr(lifted, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -365,3 +365,51 @@ def test_conventions_worked_example():
     assert np.array_equal(G.toarray(), [[3.5, -3, -3.5], [-3, 3, 4], [-3.5, 4, 3]])
     lq = lmo_qubo(G)
     assert np.array_equal(lq.Q.toarray(), qb.Q.toarray()) and lq.offset == qb.offset
+
+
+def test_bounded_log_encoding_reaches_exactly_0_to_R():
+    from solvers.transpile import _bit_length
+    R = np.arange(1, 5000)
+    k = _bit_length(R)
+    assert np.all((2 ** (k - 1) <= R) & (R < 2 ** k))
+    c_last = R - 2 ** (k - 1) + 1
+    assert np.all((c_last >= 1) & (c_last <= 2 ** (k - 1)))      # no gap between the two halves
+    assert _bit_length(np.array([0]))[0] == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_completion_minimizes_over_slack_real_rows(seed):
+    """For real coefficients, the completed slack is the minimum over all slack bit settings."""
+    rng = np.random.default_rng(seed)
+    a = np.round(rng.uniform(-2, 2, 4), 3)
+    A = sp.csr_matrix(a[None, :])
+    lb = float(np.sort(a)[:2].sum() * 0.5)
+    q = QCBO([f"x[{i}]" for i in range(4)], sp.csr_matrix((4, 4)), np.zeros(4), 0.0, A, [], [], [], [],
+             [lb], [np.inf], ["row[0]"], ["row"])
+    plan = plan_transpile(q, slack_resolution=0.25)
+    assert 0 < plan.n_slack <= 10 and not plan.integer_row[0]
+    qb = penalty_qubo_direct(q, 1.0, plan=plan)
+    Xs = all_bits(4)
+    S = all_bits(plan.n_slack)
+    for x in Xs:
+        Z = np.concatenate([np.repeat(x[None], len(S), 0), S], axis=1)
+        assert np.isclose(qb.energy(Z).min(), qb.energy(plan.complete(x[None]))[0], rtol=0, atol=1e-12)
+    # feasible points: penalty <= step^2/4; slack grid spans exactly [0, hi - lo]
+    pen = plan.row_penalties(Xs)[:, 0]
+    feas = q.is_feasible(Xs)
+    assert np.all(pen[feas] <= plan.step[0] ** 2 / 4 + 1e-15)
+    assert np.isclose(plan.step[0] * plan.slack_coef.sum(), np.maximum(a, 0).sum() - lb)
+
+
+def test_objective_only_and_no_constraints():
+    q = QCBO(["a", "b"], np.array([[1.0, -2.0], [0.0, 0.5]]), np.array([0.25, 0.0]), 1.0,
+             sp.csr_matrix((0, 2)), [], [], [], [], [], [], [], [])
+    plan = plan_transpile(q)
+    assert plan.n_total == 2 and plan.families == []
+    a = penalty_qubo_direct(q)
+    b = qcbo_to_pyqubo(q).to_qubo()
+    X = all_bits(2)
+    assert np.allclose(a.energy(X), q.objective(X)) and np.allclose(b.energy(X), q.objective(X))
+    L = LiftedMatrices(q)
+    assert L.m == 0 and np.allclose(L.objective_of(X), q.objective(X))
+    assert np.allclose(lmo_qubo(L.combine(np.zeros(0))).energy(X), q.objective(X))
