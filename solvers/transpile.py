@@ -217,8 +217,15 @@ def plan_transpile(qcbo: QCBO, slack: str = "log", slack_resolution: float = 1.0
     integer_row = np.bincount(coef_rows, weights=(coefs != np.rint(coefs)), minlength=m) == 0
     eq = q.lb == q.ub
 
+    tol_b = 1e-9 * (1.0 + np.abs(np.where(eq, q.lb, 0.0)))
+    bad_eq = eq & ((q.lb < L - tol_b) | (q.lb > U + tol_b))
+    if bad_eq.any():
+        r = int(np.flatnonzero(bad_eq)[0])
+        raise TranspileError(f"equality {q.con_names[r]!r} can never hold on binaries (body range "
+                             f"[{L[r]:g}, {U[r]:g}], right-hand side {q.lb[r]:g}); {int(bad_eq.sum())} such rows")
     kind = np.full(m, KIND_SQUARE, np.int8)
     kind[q.nonneg & eq] = KIND_NONNEG
+    kind[eq & (L == U)] = KIND_NONE          # constant body equal to its right-hand side
     ineq = ~eq
     never = ineq & (q.lb <= L) & (q.ub >= U)
     kind[never] = KIND_NONE

@@ -413,3 +413,16 @@ def test_objective_only_and_no_constraints():
     L = LiftedMatrices(q)
     assert L.m == 0 and np.allclose(L.objective_of(X), q.objective(X))
     assert np.allclose(lmo_qubo(L.combine(np.zeros(0))).energy(X), q.objective(X))
+
+
+def test_equality_rows_constant_or_impossible():
+    A = sp.csr_matrix(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    q = QCBO(["a", "b"], sp.csr_matrix((2, 2)), np.array([1.0, 0.0]), 0.0, A, [], [], [], [], [0.0, 1.0],
+             [0.0, 1.0], ["empty[0]", "oh[1]"], ["empty", "oh"])
+    plan = plan_transpile(q)
+    assert plan.kind[0] == KIND_NONE
+    assert check_transpile(q, n_cases=20)["status"] == "passed"
+    q2 = QCBO(["a", "b"], sp.csr_matrix((2, 2)), np.zeros(2), 0.0, A[1:], [], [], [], [], [3.0], [3.0],
+              ["impossible[0]"], ["impossible"])
+    with pytest.raises(TranspileError, match="impossible"):
+        plan_transpile(q2)
