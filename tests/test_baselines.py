@@ -74,11 +74,13 @@ def test_random_search_exact_form_feasible():
 
 
 def test_sa_weights_finds_exhaustive_optimum_on_tiny_instance():
-    prob = small_problem(bits=(1, 1), hidden=(2,), intervals=(2, 3), n=10, d=3, seed=2)
+    # an instance where 64 random candidates miss the optimum (so the test can fail)
+    prob = small_problem(bits=(1, 1), hidden=(3,), intervals=(3, 4), n=16, d=3, seed=0)
     n_w = prob.n_weight_bits
-    assert n_w == 11
+    assert n_w == 16
     allbits = ((np.arange(2 ** n_w)[:, None] >> np.arange(n_w)) & 1).astype(np.uint8)
     opt = fip_forward(prob.net, codes_from_bits(prob.net, allbits)).loss.min()
+    assert random_search(prob, 64, seed=0).objective > opt + 1e-9
     r = sa_weights(prob, n_sweeps=60, n_reads=8, seed=0)
     assert np.isclose(r.objective, opt)
     assert prob.qcbo.is_feasible(r.x[None])[0]
