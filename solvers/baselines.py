@@ -204,7 +204,7 @@ class _ForwardState:
 
 
 def sa_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, T0: float | None = None,
-               T1: float | None = None, progress: bool = False) -> BaselineResult:
+               T1: float | None = None, progress: bool = False, linear=None, init_bits=None) -> BaselineResult:
     """Simulated annealing on the weight bits; objective = forward (FIP spline) loss.
 
     Each step flips one code bit in every read (the same position in all reads, a random permutation
@@ -212,6 +212,10 @@ def sa_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, T0: 
     layers after it. Ternary codes move between valid code words (a flip that would set plus and minus
     together moves to the other sign instead). Geometric temperature schedule T0 -> T1; by default
     T0 accepts a typical uphill move with probability 1/2 and T1 accepts the smallest one with 1 %.
+
+    ``linear`` (n_weight_bits,) adds lin @ wbits to the annealed objective (progressive hedging terms;
+    ``objective`` still reports the QCBO objective alone, ``info['annealed_objective']`` the sum).
+    ``init_bits`` (n_weight_bits,) starts every read there instead of at random codes.
     """
     if n_sweeps < 1 or n_reads < 1:
         raise BaselineError(f"n_sweeps and n_reads must be >= 1, got {n_sweeps}, {n_reads}")
@@ -219,7 +223,18 @@ def sa_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, T0: 
     net = prob.net
     rng = np.random.default_rng(seed)
     R = n_reads
-    st = _ForwardState(net, random_codes(net, R, rng))
+    if init_bits is not None:
+        init = codes_from_bits(net, np.asarray(init_bits)[None])
+        st = _ForwardState(net, [np.repeat(q, R, axis=0) for q in init])
+    else:
+        st = _ForwardState(net, random_codes(net, R, rng))
+    lin = None if linear is None else np.asarray(linear, dtype=float)
+    lin_val = np.zeros(R)
+    if lin is not None:
+        if lin.shape != (prob.n_weight_bits,):
+            raise BaselineError(f"linear must have shape ({prob.n_weight_bits},), got {lin.shape}")
+        lin_w = [lin[prob.layout.w[ly.l]] for ly in net.layers]           # (d, fan_in, nb) per layer
+        lin_val = bits_from_codes(net, st.codes) @ lin                      # (R,) linear part
     # positions: (layer, j, i, bit) for every weight bit in layout order
     pos = []
     for l, ly in enumerate(net.layers):
@@ -241,7 +256,8 @@ def sa_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, T0: 
 
     if T0 is None or T1 is None:   # estimate the scale of moves from one batch of proposals
         sample = pos[rng.choice(n_w, size=min(n_w, 32), replace=False)]
-        d = np.concatenate([st.propose(l, j, i, delta_q(l, j, i, b))[0] - st.loss for l, j, i, b in sample])
+        base = st.propose(0, 0, 0, np.zeros(R))[0]
+        d = np.concatenate([st.propose(l, j, i, delta_q(l, j, i, b))[0] - base for l, j, i, b in sample])
         up = np.abs(d[np.abs(d) > 1e-12])
         if up.size == 0:
             up = np.array([1.0 / net.N])
@@ -249,7 +265,7 @@ def sa_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, T0: 
         T1 = float(up.min() / np.log(100.0)) if T1 is None else T1
         T1 = min(T1, T0)
     temps = T0 * (T1 / T0) ** (np.arange(n_sweeps) / max(n_sweeps - 1, 1))
-    best_loss = st.loss.copy()
+    best_loss = st.loss + lin_val
     best_codes = [q.copy() for q in st.codes]
     trace = []
     it = range(n_sweeps)
@@ -265,25 +281,36 @@ def sa_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, T0: 
             l, j, i, b = pos[p]
             dq = delta_q(l, j, i, b)
             new_loss, u = st.propose(l, j, i, dq)
-            acc = -(new_loss - st.loss) / T >= logu[step]            # Metropolis
+            if lin is not None:
+                code = net.layers[l].code
+                q_old = st.codes[l][:, j, i]
+                dlin = (code.encode(q_old + dq).astype(float) - code.encode(q_old)) @ lin_w[l][j, i]
+            else:
+                dlin = 0.0
+            acc = -(new_loss + dlin - st.loss) / T >= logu[step]     # Metropolis
             if acc.any():
                 accepted += int(acc.sum())
                 st.codes[l][acc, j, i] += dq[acc]
                 for m in range(l, len(net.layers)):
                     st.u[m][acc] = u[m][acc]
                 st.loss = np.where(acc, new_loss, st.loss)
-                imp = st.loss < best_loss
+                lin_val = np.where(acc, lin_val + dlin, lin_val)
+                cur = st.loss + lin_val
+                imp = cur < best_loss
                 if imp.any():
-                    best_loss = np.where(imp, st.loss, best_loss)
+                    best_loss = np.where(imp, cur, best_loss)
                     for m in range(len(net.layers)):
                         best_codes[m][imp] = st.codes[m][imp]
         trace.append(float(best_loss.min()))
     r = int(np.argmin(best_loss))
     wb = bits_from_codes(net, [q[r:r + 1] for q in best_codes])[0]
-    return _finish(prob, "sa-weights", wb, float(best_loss[r]), t0, seed=seed, trace=trace,
+    annealed = float(best_loss[r])
+    fl = annealed if lin is None else float(fip_forward(net, codes_from_bits(net, wb[None])).loss[0])
+    return _finish(prob, "sa-weights", wb, fl, t0, seed=seed, trace=trace,
                    budget={"sweeps": n_sweeps, "reads": R, "forward_evaluations": int(n_sweeps * n_w * R),
                            "candidates": int(n_sweeps * n_w * R)},
                    info={"T0": T0, "T1": T1, "acceptance_rate": accepted / (n_sweeps * n_w * R),
+                         "annealed_objective": annealed,
                          "read_objectives": best_loss.tolist()})
 
 

@@ -123,3 +123,18 @@ def test_logistic_regression_and_errors():
         exhaustive_weights(prob, max_bits=5)
     d = random_search(prob, 10).to_dict()
     assert set(d) >= {"method", "objective", "budget", "wall_time_s", "weight_bits"}
+
+
+def test_sa_weights_linear_terms_exhaustive():
+    prob = small_problem(bits=(1, 1), hidden=(2,), intervals=(2, 3), n=10, d=3, seed=2)
+    n_w = prob.n_weight_bits
+    lin = np.random.default_rng(0).normal(scale=0.05, size=n_w)
+    allbits = ((np.arange(2 ** n_w)[:, None] >> np.arange(n_w)) & 1).astype(np.uint8)
+    tot = fip_forward(prob.net, codes_from_bits(prob.net, allbits)).loss + allbits @ lin
+    r = sa_weights(prob, n_sweeps=60, n_reads=8, seed=0, linear=lin)
+    assert np.isclose(r.info["annealed_objective"], tot.min())
+    assert np.isclose(r.objective, prob.qcbo.objective(r.x[None])[0])
+    # warm start at the optimum with a cold schedule stays there
+    best = allbits[np.argmin(tot)]
+    r2 = sa_weights(prob, n_sweeps=2, n_reads=2, seed=1, linear=lin, init_bits=best, T0=1e-9, T1=1e-9)
+    assert np.isclose(r2.info["annealed_objective"], tot.min())
