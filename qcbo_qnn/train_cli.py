@@ -47,6 +47,34 @@ def add_budget_options(p) -> None:
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_qcgd_options(p) -> None:
+    g = p.add_argument_group("qcgd (QCBO with an Ising oracle)")
+    g.add_argument("--iterations", type=int, default=60, help="qcgd: CGAL iterations (one oracle call each)")
+    g.add_argument("--lns-steps", type=int, default=30, help="qcgd: neuron-block LNS steps (oracle calls)")
+    g.add_argument("--oracle-sweeps", type=int, default=None, help="qcgd/penalty with --oracle sa: sweeps per call")
+    g.add_argument("--cim-steps", type=int, default=None, help="qcgd/penalty with --oracle cim: steps per call")
+    g.add_argument("--qcgd-time-limit", type=float, default=None, help="qcgd: time limit (s)")
+
+
+def _oracle_kw(args) -> dict:
+    kw = {}
+    if args.oracle == "sa" and getattr(args, "oracle_sweeps", None):
+        kw["num_sweeps"] = int(args.oracle_sweeps)
+    if args.oracle == "cim" and getattr(args, "cim_steps", None):
+        kw["num_steps"] = int(args.cim_steps)
+    return kw
+
+
+def _trace_values(trace) -> list:
+    """QCGD trace entries (dicts) -> best feasible objective per iteration (where one exists)."""
+    out = []
+    for e in trace or []:
+        v = e.get("best_feasible") if isinstance(e, dict) else e
+        if v is not None and np.isfinite(v):
+            out.append(float(v))
+    return out
+
+
 def register(subparsers, add_model_options) -> None:
     t = subparsers.add_parser("train", help="build, solve, decode and evaluate a QNN; JSON report, plots, model file")
     add_model_options(t)
@@ -54,10 +82,7 @@ def register(subparsers, add_model_options) -> None:
                    help=f"auto = {default_solver()} here (qcgd when solvers.qcgd exists)")
     t.add_argument("--oracle", default="cim", help="qcgd: Ising oracle (cim, sa, exact, greedy, dimod)")
     add_budget_options(t)
-    if _has("solvers.qcgd"):
-        import solvers.qcgd as qcgd
-        if hasattr(qcgd, "add_options"):
-            qcgd.add_options(t)
+    add_qcgd_options(t)
     t.add_argument("--report", default=None, help="JSON report file")
     t.add_argument("--plots", default=None, help="folder for PNG plots")
     t.add_argument("--model", default=None, help="write the trained model (JSON) here")
@@ -77,6 +102,8 @@ def register(subparsers, add_model_options) -> None:
                                                "penalty, exact (tiny): side by side")
     add_model_options(b)
     add_budget_options(b)
+    add_qcgd_options(b)
+    b.add_argument("--oracle", default="cim", help="Ising oracle for qcgd and penalty")
     b.add_argument("--methods", default="logreg,ste,sa-weights,random,penalty,exhaustive",
                    help="comma list; unavailable ones are reported as skipped")
     b.add_argument("--report", default=None)
@@ -95,17 +122,19 @@ def solve(prob, solver: str, args, progress: bool = True) -> dict:
         if not _has("solvers.qcgd"):
             raise TrainError("solver 'qcgd' is not available in this installation (solvers.qcgd missing); "
                              "use --solver sa-weights|random|ste|highs")
-        import solvers.qcgd as qcgd
-        r = qcgd.solve_from_args(prob, args)
-        x = next((np.asarray(r[k]) for k in ("x", "assignment", "best_x") if k in r and r[k] is not None), None)
-        if x is None:
-            raise TrainError("solvers.qcgd.solve_from_args returned no assignment ('x')")
+        from solvers.qcgd import qcgd
+        r = qcgd(prob, oracle=args.oracle, oracle_kw=_oracle_kw(args), iterations=args.iterations,
+                 reads=args.reads, lns_steps=args.lns_steps, time_limit=args.qcgd_time_limit, seed=seed,
+                 progress=progress)
+        if r.x is None:
+            raise TrainError(f"QCGD found no feasible point (status {r.status})")
+        x = np.asarray(r.x)
         if x.shape[-1] == prob.n_weight_bits:
             x = prob.complete(x[None])[0]
-        out.update(oracle=r.get("oracle", getattr(args, "oracle", None)),
-                   oracle_calls=int(r.get("oracle_calls", 0) or 0),
-                   trace=list(r.get("trace", r.get("objective_trace", [])) or []),
-                   info={k: v for k, v in r.items() if k not in ("x", "assignment", "best_x", "trace")})
+        out.update(oracle=r.oracle, oracle_calls=int(r.oracle_calls), trace=_trace_values(r.trace),
+                   info=r.to_dict(include_trace=False))
+        out["info"].pop("x", None)
+        out["trace_kind"] = "best feasible QCBO objective"
     elif solver == "sa-weights":
         r = bl.sa_weights(prob, n_sweeps=args.sweeps, n_reads=args.reads, seed=seed, progress=progress)
         x, out["trace"], out["info"] = r.x, r.trace, {"budget": r.budget, **r.info}
@@ -315,16 +344,23 @@ def run_baselines(args, ds=None, methods=None, progress: bool = False) -> dict:
                 if not _has("solvers.penalty"):
                     rows[m] = {"method": m, "skipped": "solvers.penalty is not in this installation"}
                     continue
-                import solvers.penalty as pen
-                d = pen.solve_from_args(prob, args)
-                x = np.asarray(d["x"], dtype=np.uint8)
+                from solvers.penalty import penalty_grid
+                d = penalty_grid(prob, oracle=args.oracle, oracle_kw=_oracle_kw(args), reads=args.reads,
+                                 seed=args.seed)
+                b = d["best"]
+                if b["x"] is None:
+                    rows[m] = {"method": m, "skipped": "the penalty method found no feasible point on its grid"}
+                    continue
+                x = np.asarray(b["x"], dtype=np.uint8)
                 r = bl.BaselineResult(method="penalty", objective=float(prob.qcbo.objective(x[None])[0]),
-                                      wbits=x[:n_w], x=x, wall_time_s=time.perf_counter() - t0,
-                                      info={k: v for k, v in d.items() if k != "x"})
+                                      wbits=x[:n_w], x=x, wall_time_s=time.perf_counter() - t0, seed=args.seed,
+                                      budget={"oracle_calls": d.get("oracle_calls")},
+                                      info={"best_lambda": b["lam"], "best_from": b["source"],
+                                            "oracle": d.get("oracle")})
             elif m in ("qcgd", "highs"):
                 s = solve(prob, m, args, progress=progress)
                 r = bl.BaselineResult(method=m, objective=s["objective"], wbits=s["x"][:n_w], x=s["x"],
-                                      wall_time_s=time.perf_counter() - t0, trace=s["trace"],
+                                      wall_time_s=time.perf_counter() - t0, trace=s["trace"], seed=args.seed,
                                       info={"oracle": s["oracle"], "oracle_calls": s["oracle_calls"]})
             else:
                 raise TrainError(f"unknown baseline {m!r}")
