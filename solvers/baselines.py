@@ -301,11 +301,15 @@ def sa_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, T0: 
                     best_loss = np.where(imp, cur, best_loss)
                     for m in range(len(net.layers)):
                         best_codes[m][imp] = st.codes[m][imp]
+        # resynchronize the incremental pre-activations (float drift could move a sample across a
+        # breakpoint it sits on) with one exact forward pass per sweep
+        fresh = fip_forward(net, st.codes)
+        st.u, st.loss = [u.copy() for u in fresh.u], fresh.loss.copy()
         trace.append(float(best_loss.min()))
     r = int(np.argmin(best_loss))
     wb = bits_from_codes(net, [q[r:r + 1] for q in best_codes])[0]
     annealed = float(best_loss[r])
-    fl = annealed if lin is None else float(fip_forward(net, codes_from_bits(net, wb[None])).loss[0])
+    fl = float(fip_forward(net, codes_from_bits(net, wb[None])).loss[0])   # exact, not incremental
     return _finish(prob, "sa-weights", wb, fl, t0, seed=seed, trace=trace,
                    budget={"sweeps": n_sweeps, "reads": R, "forward_evaluations": int(n_sweeps * n_w * R),
                            "candidates": int(n_sweeps * n_w * R)},
