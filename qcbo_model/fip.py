@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import InputDataError
 from .spec import NetworkSpec, WeightCode
-from .splines import activation_fn, fit_constant, fit_linear, loss_fn
+from .splines import LOSS_LIPSCHITZ, activation_fn, fit_constant, fit_linear, loss_fn
 
 QUANTILE_DRAWS = 64
 
@@ -275,7 +275,11 @@ class FIPNetwork:
                     layer.loss_slopes[j, :, yi] = fit.slope
                 else:
                     lo, hi = (layer.lo[j], layer.hi[j]) if grid else (layer.t[j, :-1], layer.t[j, 1:])
-                    fit = fit_constant(f, layer.kappa, lo, hi, grid, None, layer.u_lo[j], layer.u_hi[j])
+                    lip = None
+                    if isinstance(self.spec.loss, str):
+                        R = layer.kappa * max(abs(layer.t[j, 0]), abs(layer.t[j, -1]))
+                        lip = LOSS_LIPSCHITZ[self.spec.loss](R)
+                    fit = fit_constant(f, layer.kappa, lo, hi, grid, lip, layer.u_lo[j], layer.u_hi[j])
                     # The loss bound uses an estimated Lipschitz constant off the grid.
                     layer.sound = layer.sound and (fit.sound or grid)
                 layer.loss_levels[j, :, yi] = fit.level

@@ -91,13 +91,18 @@ def exact_forward(net: FIPNetwork, codes, X) -> np.ndarray:
     """
     spec = net.spec
     v, gamma = quantize_inputs(spec, X)
-    h = gamma * v                                                        # real inputs
+    h = None
     for ly, q in zip(net.layers, codes):
-        qw = q[:, :, :ly.d_in]
-        zr = np.einsum("ni,bji->bnj", h, qw) if h.ndim == 2 else np.einsum("bni,bji->bnj", h, qw)
-        if ly.has_bias:
-            zr = zr + (ly.gamma * ly.c) * q[:, None, :, ly.d_in]
-        z = ly.alpha * zr
+        if h is None:
+            # Layer 1 in v-units, then scaled: on the grid u is an exact integer, so sign(z) at
+            # z = 0 agrees with the model (gamma * v would leave ~1e-17 residues and flip it).
+            z = ly.kappa * _layer_u(ly, q, v)
+        else:
+            qw = q[:, :, :ly.d_in]
+            zr = np.einsum("bni,bji->bnj", h, qw)
+            if ly.has_bias:
+                zr = zr + (ly.gamma * ly.c) * q[:, None, :, ly.d_in]
+            z = ly.alpha * zr
         if ly.is_output:
             return z
         fn, _ = activation_fn(spec.activation[ly.l - 1])

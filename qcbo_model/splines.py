@@ -53,6 +53,12 @@ def _mse(z, y):
 
 LOSSES = {"logistic": _logistic, "squared_hinge": _squared_hinge, "mse": _mse}
 
+# Lipschitz constant in z of each built-in loss on |z| <= R (y in {-1,+1}); makes the off-grid
+# loss-spline error bound sound instead of estimated.
+LOSS_LIPSCHITZ = {"logistic": lambda R: 1.0,
+                  "squared_hinge": lambda R: 2.0 * (1.0 + R),
+                  "mse": lambda R: 2.0 * (1.0 + R)}
+
 
 def activation_fn(act):
     """Return (callable, lipschitz or None)."""

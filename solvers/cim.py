@@ -62,7 +62,7 @@ class CIMOracle(Oracle):
     Parameters (defaults are in normalized units, see module docstring)
     ----------
     num_steps : int or None
-        Euler steps per run; None -> ``max(2000, 40 * n)``.
+        Euler steps per run; None -> ``max(2000, 100 * n)``.
     dt : float, default 0.1
         Euler time step.
     pump : float, default 0.0
@@ -71,17 +71,18 @@ class CIMOracle(Oracle):
         Cubic saturation coefficient.
     beta : float, default 0.3
         Feedback strength on the normalized coupling.
-    alpha, rho, delta : float, default 1.0, 1.0, 2.0
+    alpha, rho, delta : float, default 0.5, 1.0, 2.0
         CAC target amplitude ``a = alpha + rho tanh(delta dH)``.
-    gamma : float, default 0.02
-        Ramp rate of ``xi`` per unit time (CAC).
+    gamma : float or None
+        Ramp rate of ``xi`` per unit time (CAC); None -> ``0.5 / n`` (the
+        ramp must slow down with size, as in cim-optimizer's ``0.075/N`` for G-set).
     tau : float or None
         Reset ``xi`` after ``tau`` time units without improvement; None -> ``0.5 n + 50``.
     xi_ahc : float, default 0.1
         Fixed error-variable rate for ``scheme='ahc'``.
     e_max : float, default 32.0
         Clip of the error variables.
-    x_max : float, default 1.5
+    x_max : float, default 3.0
         Clip of the amplitudes (keeps the explicit Euler step stable).
     noise : float, default 0.0
         Std of additive Gaussian noise per unit time on ``x`` (``sqrt(dt)`` scaling).
@@ -103,14 +104,14 @@ class CIMOracle(Oracle):
     default_reads = 32
 
     def __init__(self, num_steps: Optional[int] = None, dt: float = 0.1, pump: float = 0.0,
-                 mu: float = 1.0, beta: float = 0.3, alpha: float = 1.0, rho: float = 1.0,
-                 delta: float = 2.0, gamma: float = 0.02, tau: Optional[float] = None,
+                 mu: float = 1.0, beta: float = 0.3, alpha: float = 0.5, rho: float = 1.0,
+                 delta: float = 2.0, gamma: Optional[float] = None, tau: Optional[float] = None,
                  scheme: str = "cac", xi_ahc: float = 0.1, e_max: float = 32.0,
                  noise: float = 0.0, precision_bits: Optional[int] = None,
                  time_limit: Optional[float] = None, stop_when: str = "any",
                  return_trajectory: bool = False, dtype=np.float32,
                  init_amplitude: float = 1e-3, dense_threshold: float = 0.1,
-                 x_max: float = 1.5):
+                 x_max: float = 3.0):
         if scheme not in ("cac", "ahc"):
             raise OracleError(f"scheme must be 'cac' or 'ahc', got {scheme!r}")
         if stop_when not in ("any", "all", "never"):
@@ -175,7 +176,7 @@ class CIMOracle(Oracle):
             W = sp.csr_matrix(W)
         # energy of the internal problem = lam * (-1/2 s W~ s) + offset (exact without quantization)
         offset = ising.offset
-        num_steps = P["num_steps"] if P["num_steps"] is not None else max(2000, 40 * n)
+        num_steps = P["num_steps"] if P["num_steps"] is not None else max(2000, 100 * n)
         dt = dtype.type(P["dt"])
         tau = P["tau"] if P["tau"] is not None else 0.5 * n + 50
         tau_steps = max(1, int(round(tau / P["dt"])))
@@ -197,7 +198,8 @@ class CIMOracle(Oracle):
         alpha, rho, delta = P["alpha"], P["rho"], P["delta"]
         # energy gap scale: typical single-flip change of the normalized energy ~ 2/sqrt(n)*...
         gap_scale = 1.0 / max(1.0, np.sqrt(m)) * 2.0
-        gamma_dt = dtype.type(P["gamma"] * P["dt"])
+        gamma = P["gamma"] if P["gamma"] is not None else 0.5 / m
+        gamma_dt = dtype.type(gamma * P["dt"])
         e_max = dtype.type(P["e_max"])
         x_max = dtype.type(P["x_max"])
         noise = P["noise"]
@@ -269,7 +271,7 @@ class CIMOracle(Oracle):
                 "stop_reason": stop_reason, "dynamics_time_s": wall_dyn, "scale": lam,
                 "auxiliary_field_spin": has_field, "sparse": sparse,
                 "params": {k: (str(v) if isinstance(v, np.dtype) else v) for k, v in P.items()}}
-        info["params"].update(num_steps=num_steps, tau=tau)
+        info["params"].update(num_steps=num_steps, tau=tau, gamma=gamma)
         if target_int is not None:
             info["reached_step"] = reached_step
         if traj is not None:

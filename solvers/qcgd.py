@@ -1,0 +1,335 @@
+"""QCGD: penalty-free conditional-gradient augmented Lagrangian (CGAL) over the lift W in conv{v v^T}.
+
+Phases (all candidates are mapped to feasible points before they count):
+
+1. CGAL (``iterations``): beta_t = beta0 sqrt(t+1), eta_t = 2/(t+1); residual r = s(W) - proj(s(W) + y/beta)
+   onto the row targets; LMO = one QUBO  min_x f(x) + sum_r (y_r + beta_t r_r) s_r(x)  solved by the
+   oracle; W <- (1-eta) W + eta v v^T through the tracked values s(W), f(W), E[x] (W is never stored);
+   y <- y + gamma r (gamma = beta0, |y| capped).  Exact lift (default): linear equalities enter as
+   (a^T x - b)^2 and nonneg rows as they are, so the LMO is an adaptively weighted penalty QUBO.
+2. Large-neighbourhood search (``lns_steps``): fix all weight bits but a block of one neuron (chosen
+   where the mixture marginals E[x] disagree with the incumbent), build the restricted QUBO of the
+   QCBO over that block and the bits it drives (constraints weighted by the CGAL multipliers, floored at
+   ``lns_lambda``), let the oracle solve it, and keep the best completed sample.
+3. Single-flip local search on the weight bits (``local_search``) through forward completion.
+
+Candidates: every oracle sample, the rounding of E[x] and randomized roundings of it.  For a FIP
+problem each candidate's weight bits are completed (``prob.complete``), so every candidate is feasible;
+for a generic QCBO a candidate counts only if ``qcbo.is_feasible``.  ``best_from`` records the source.
+
+Bound: none by default.  The CGAL relaxation value is not a certified bound.  With ``bound=True`` and
+the exact oracle, min_x L(x, y) for the final multipliers (a Lagrangian dual value, all lifted rows
+are >= 0 or two-sided) is reported; it is a valid lower bound only because the oracle is exact.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, asdict
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from qcbo_model.errors import QCBOError
+
+from .lift import LiftedRows, restricted_penalty
+from .oracle import get_oracle, Oracle
+
+__all__ = ["QCGDError", "QCGDResult", "Candidates", "qcgd", "solve_from_args", "random_search"]
+
+
+class QCGDError(QCBOError):
+    """Bad QCGD settings or input."""
+
+
+@dataclass
+class QCGDResult:
+    status: str                 # 'feasible' | 'infeasible' | 'optimal' (bound met)
+    objective: float | None
+    bound: float | None
+    feasible: bool
+    x: np.ndarray | None
+    trace: list
+    oracle_calls: int
+    best_from: str | None
+    wall_time_s: float
+    candidates: int
+    iterations: int
+    infeasibility: float        # ||s(W) - proj(s(W))|| of the final mixture (scaled rows)
+    oracle: str
+    sources: dict = field(default_factory=dict)   # best objective per candidate source
+
+    def to_dict(self, include_trace: bool = False) -> dict:
+        d = asdict(self)
+        d["x"] = None if self.x is None else np.asarray(self.x).astype(int).tolist()
+        if not include_trace:
+            d.pop("trace")
+        return d
+
+
+class Candidates:
+    """Feasible-point bookkeeping: completion (FIP) or feasibility check (generic QCBO)."""
+
+    def __init__(self, qcbo, prob=None):
+        self.qcbo, self.prob = qcbo, prob
+        self.n_w = prob.n_weight_bits if prob is not None else qcbo.n
+        self.best_obj, self.best_x, self.best_from = np.inf, None, None
+        self.count = 0
+        self.sources = {}
+
+    def offer(self, X, source: str) -> np.ndarray:
+        """Evaluate rows X (full x or weight bits); return their objectives (inf where infeasible)."""
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X[None]
+        if X.shape[0] == 0:
+            return np.zeros(0)
+        if self.prob is not None:
+            X = self.prob.complete(X[:, :self.n_w])
+            obj = self.qcbo.objective(X)
+        else:
+            X = X.astype(np.uint8)
+            obj = np.where(self.qcbo.is_feasible(X), self.qcbo.objective(X), np.inf)
+        self.count += X.shape[0]
+        i = int(np.argmin(obj))
+        self.sources[source] = min(self.sources.get(source, np.inf), float(obj[i]))
+        if obj[i] < self.best_obj - 1e-12:
+            self.best_obj, self.best_x, self.best_from = float(obj[i]), X[i].copy(), source
+        return obj
+
+
+def _proj(z, lo, hi):
+    return np.clip(z, lo, hi)
+
+
+# Defaults sized for QCGD's many small LMO calls (the oracles' own defaults target one hard instance).
+ORACLE_DEFAULTS = {"sa": {"num_sweeps": 200}, "cim": {"num_steps": 1000}}
+
+
+def _make_oracle(oracle, oracle_kw):
+    if isinstance(oracle, Oracle):
+        return oracle
+    kw = dict(ORACLE_DEFAULTS.get(str(oracle).lower(), {}))
+    kw.update(oracle_kw or {})
+    return get_oracle(oracle, **kw)
+
+
+def _neuron_blocks(prob):
+    """[(layer, j, weight-bit indices, driven non-weight indices)] for the LNS."""
+    lay = prob.layout
+    out = []
+    layers = sorted(lay.w)
+    for l in layers:
+        later = [a.ravel() for d in (lay.delta, lay.slack, lay.aux) for ll, a in d.items() if ll > l]
+        for j in range(lay.w[l].shape[0]):
+            own = [lay.delta[l][:, j].ravel()]
+            if l in lay.slack:
+                own.append(lay.slack[l][:, j].ravel())
+            if l in lay.aux:
+                own.append(lay.aux[l][:, j].ravel())
+            out.append((l, j, lay.w[l][j].ravel(), np.concatenate(own + later)))
+    return out
+
+
+def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: float = 1.0, reads: int = 8,
+         exact_lift: bool = True, roundings: int = 8, lns_steps: int = 30, lns_block: int = 12,
+         lns_reads: int | None = None, lns_lambda: float = 2.0, lns_slack_bits: int = 3,
+         local_search: bool = True, dual_cap: float = 1e4, time_limit: float | None = None,
+         bound: bool = False, seed: int = 0, progress: bool = False) -> QCGDResult:
+    """Run QCGD on a FIPProblem (``.qcbo``, ``.complete``) or on a bare QCBO.  See module docstring."""
+    if iterations < 1:
+        raise QCGDError("iterations must be >= 1")
+    if beta0 <= 0:
+        raise QCGDError("beta0 must be > 0")
+    t_start = time.perf_counter()
+    prob = problem if hasattr(problem, "complete") else None
+    q = problem.qcbo if prob is not None else problem
+    orc = _make_oracle(oracle, oracle_kw)
+    lift = LiftedRows.build(q, square_equalities=exact_lift)
+    cand = Candidates(q, prob)
+    ss_rng, ss_oracle = np.random.SeedSequence(seed).spawn(2)
+    rng = np.random.default_rng(ss_rng)
+    seed_stream = np.random.default_rng(ss_oracle)      # one derived seed per oracle call
+
+    def oseed():
+        return int(seed_stream.integers(2 ** 63 - 1))
+
+    m = lift.m
+    y = np.zeros(m)
+    z = np.zeros(m)        # s(W)
+    f = 0.0                # <Qhat, W> (scaled objective)
+    mx = np.zeros(q.n)     # E[x]
+    trace, calls = [], 0
+    beta = beta0
+    deadline = None if time_limit is None else t_start + float(time_limit)
+    bar = tqdm(total=iterations + lns_steps, desc="qcgd", disable=not progress, leave=False)
+    t_done = 0
+    for t in range(1, iterations + 1):
+        beta = beta0 * np.sqrt(t + 1)
+        r = np.zeros(m) if t == 1 else z - _proj(z + y / beta, lift.lo, lift.hi)
+        w = y + beta * r
+        Qt = lift.lagrangian_qubo(w)
+        S = orc.sample(Qt, num_reads=reads, seed=oseed())
+        calls += 1
+        E = S.energies
+        b = int(np.argmin(E))
+        v = S.samples[b].astype(float)
+        eta = 2.0 / (t + 1)
+        sv = lift.values(v[None])[0]
+        z = (1 - eta) * z + eta * sv
+        f = (1 - eta) * f + eta * float(lift.objective(v[None])[0])
+        mx = (1 - eta) * mx + eta * v
+        # dual step (CGAL), capped so the multipliers stay bounded
+        rr = z - _proj(z + y / beta0, lift.lo, lift.hi)
+        y_new = y + beta0 * rr
+        if np.linalg.norm(y_new) <= dual_cap:
+            y = y_new
+        # candidates
+        cand.offer(S.samples, "oracle")
+        cand.offer((mx > 0.5).astype(np.uint8)[None], "rounding")
+        if roundings:
+            cand.offer((rng.random((roundings, q.n)) < mx).astype(np.uint8), "randomized_rounding")
+        infeas = float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi)))
+        trace.append(dict(iteration=t, phase="cgal", relaxation=f * lift.obj_scale, infeasibility=infeas,
+                          dual_norm=float(np.linalg.norm(y)), max_abs_G=float(np.abs(Qt.Q.data).max(initial=0.0)),
+                          oracle_energy=float(E[b]), best_feasible=cand.best_obj, candidates=cand.count,
+                          time_s=time.perf_counter() - t_start, oracle_calls=calls))
+        t_done = t
+        bar.update(1)
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+
+    # ---- large-neighbourhood search steered by the mixture marginals
+    if lns_steps and cand.best_x is not None:
+        blocks = _neuron_blocks(prob) if prob is not None else None
+        has_dual = lift.kind != "interval"
+        for s in range(lns_steps):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            inc = cand.best_x
+            score = 0.05 + np.abs(mx - inc)                       # where the mixture disagrees
+            if blocks is not None:
+                bw = np.array([score[bl[2]].sum() for bl in blocks])
+                k = rng.choice(len(blocks), p=bw / bw.sum())
+                _, _, wb, driven = blocks[k]
+                if len(wb) > lns_block:
+                    wb = np.sort(rng.choice(wb, lns_block, replace=False, p=score[wb] / score[wb].sum()))
+                free = np.concatenate([wb, driven])
+            else:
+                nb = min(lns_block, q.n)
+                free = np.sort(rng.choice(q.n, nb, replace=False, p=score / score.sum()))
+            parts = restricted_penalty(q, free, inc, slack_bits=lns_slack_bits)
+            lam = np.full(len(parts.rows), lns_lambda)
+            dual_w = np.where(has_dual, y + beta * np.maximum(z - _proj(z, lift.lo, lift.hi), 0), 0.0)
+            lam = np.maximum(lam, dual_w[parts.rows])
+            Qs = parts.qubo(lam, nn_weight=max(lns_lambda, float(dual_w[parts.nn_rows].max(initial=0.0))))
+            S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
+            calls += 1
+            X = parts.expand(S.samples, inc)
+            cand.offer(X, "lns")
+            trace.append(dict(iteration=t_done + s + 1, phase="lns", relaxation=f * lift.obj_scale,
+                              infeasibility=float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi))),
+                              dual_norm=float(np.linalg.norm(y)), max_abs_G=float(np.abs(Qs.Q.data).max(initial=0.0)),
+                              oracle_energy=float(S.best_energy), best_feasible=cand.best_obj,
+                              candidates=cand.count, time_s=time.perf_counter() - t_start, oracle_calls=calls,
+                              block_size=int(len(free)), qubo_size=int(parts.nz)))
+            bar.update(1)
+    bar.close()
+
+    # ---- single-flip local search on the weight bits (completion keeps it feasible)
+    if local_search and cand.best_x is not None:
+        n_w = cand.n_w
+        for _ in range(50):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            before = cand.best_obj
+            base = cand.best_x[:n_w]
+            X = np.repeat(base[None], n_w, axis=0)
+            X[np.arange(n_w), np.arange(n_w)] ^= 1
+            cand.offer(X, "local_search")
+            if cand.best_obj >= before - 1e-12:
+                break
+        trace.append(dict(iteration=len(trace) + 1, phase="local_search", best_feasible=cand.best_obj,
+                          candidates=cand.count, time_s=time.perf_counter() - t_start, oracle_calls=calls))
+
+    lb = None
+    if bound:
+        if orc.name != "exact":
+            raise QCGDError("bound=True needs the exact oracle: a heuristic LMO gives no valid bound")
+        # Lagrangian dual value: every lifted row is >= 0 with target 0 (exact lift) or two-sided, so
+        # for y >= 0 on the target-zero rows L(x, y) <= f(x) on feasible x.
+        yb = np.where(lift.is_target_zero, np.maximum(y, 0), 0.0)
+        if np.all(lift.is_target_zero):
+            Sb = orc.sample(lift.lagrangian_qubo(yb), num_reads=1)
+            calls += 1
+            lb = float(Sb.best_energy) * lift.obj_scale
+    infeas = float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi)))
+    feas = cand.best_x is not None
+    status = "infeasible" if not feas else "feasible"
+    if feas and lb is not None and cand.best_obj <= lb + 1e-9 * max(1.0, abs(lb)):
+        status = "optimal"
+    return QCGDResult(status=status, objective=cand.best_obj if feas else None, bound=lb, feasible=feas,
+                      x=cand.best_x, trace=trace, oracle_calls=calls, best_from=cand.best_from,
+                      wall_time_s=time.perf_counter() - t_start, candidates=cand.count, iterations=t_done,
+                      infeasibility=infeas, oracle=orc.name, sources=cand.sources)
+
+
+def random_search(prob, budget: int, seed: int = 0, chunk: int = 4096) -> dict:
+    """Random search with repair: uniform weight bits, forward completion, best objective."""
+    rng = np.random.default_rng(seed)
+    best, bx, done = np.inf, None, 0
+    while done < budget:
+        k = min(chunk, budget - done)
+        X = prob.complete(rng.integers(0, 2, (k, prob.n_weight_bits), dtype=np.uint8))
+        obj = prob.qcbo.objective(X)
+        i = int(np.argmin(obj))
+        if obj[i] < best:
+            best, bx = float(obj[i]), X[i]
+        done += k
+    return {"objective": best, "x": bx, "candidates": done}
+
+
+# ---------------------------------------------------------------------------------------------
+def oracle_from_args(args):
+    name = getattr(args, "oracle", "sa")
+    kw = {}
+    sweeps = getattr(args, "sweeps", None)
+    if name == "sa" and sweeps:
+        kw["num_sweeps"] = int(sweeps)
+    if name == "cim":
+        steps = getattr(args, "cim_steps", None)
+        if steps:
+            kw["num_steps"] = int(steps)
+        if getattr(args, "noise", None) is not None:
+            kw["noise"] = float(args.noise)
+        if getattr(args, "precision_bits", None) is not None:
+            kw["precision_bits"] = int(args.precision_bits)
+    return name, kw
+
+
+def solve_from_args(prob, args) -> dict:
+    """``qcbo-qnn solve --solver qcgd``: run QCGD on a FIPProblem, return the report dict."""
+    name, kw = oracle_from_args(args)
+    it = int(getattr(args, "iterations", None) or 60)
+    res = qcgd(prob, oracle=name, oracle_kw=kw, iterations=it,
+               beta0=float(getattr(args, "beta0", None) or 1.0),
+               reads=int(getattr(args, "reads", None) or 8),
+               lns_steps=int(getattr(args, "lns_steps", 30) if getattr(args, "lns_steps", None) is not None else 30),
+               time_limit=getattr(args, "time_limit", None), seed=int(getattr(args, "seed", 0) or 0),
+               progress=True)
+    rep = {"solver": "qcgd", "status": res.status, "objective": res.objective, "bound": res.bound,
+           "gap": None if res.bound is None or res.objective is None else res.objective - res.bound,
+           "feasible": res.feasible, "n_variables": prob.qcbo.n, "n_constraints": prob.qcbo.m,
+           "wall_time_s": res.wall_time_s, "oracle": res.oracle, "oracle_calls": res.oracle_calls,
+           "iterations": res.iterations, "infeasibility": res.infeasibility, "best_from": res.best_from,
+           "candidates": res.candidates, "sources": res.sources}
+    if res.x is not None:
+        rep["weights"] = prob.decode(res.x).to_dict()
+        net = prob.net
+        rep["train_accuracy"] = prob.accuracy(res.x, net.X, net.Y)
+        ds = getattr(args, "_dataset", None)
+        rep["test_accuracy"] = prob.accuracy(res.x, ds.X_test, ds.y_test) if ds is not None else None
+    trace_path = getattr(args, "trace", None)
+    if trace_path:
+        from qcbo_qnn.cli import write_json
+        write_json(trace_path, res.trace)
+    return rep
