@@ -102,8 +102,9 @@ def cmd_solve(args) -> int:
         report["weights"] = out.get("weights") or prob.decode(x).to_dict()
         report["train_accuracy"] = prob.accuracy(x, ds.X_train, ds.y_train)
         report["test_accuracy"] = prob.accuracy(x, ds.X_test, ds.y_test) if len(ds.X_test) else None
-    else:
-        report["weights"] = report["train_accuracy"] = report["test_accuracy"] = None
+    else:   # a solver that reports no assignment may still report its own weights/accuracies
+        for k in ("weights", "train_accuracy", "test_accuracy"):
+            report[k] = out.get(k)
     report["details"] = {k: v for k, v in out.items() if k not in report and k != "assignment"}
     report["assignment"] = None if x is None else np.asarray(x).astype(int).tolist()
     for k in ("solver", "status", "objective", "bound", "gap", "feasible", "n_variables", "n_constraints",
