@@ -131,24 +131,21 @@ def random_search(prob, n_candidates: int, seed: int = 0, batch: int = 1024, pro
                    budget={"candidates": int(n_candidates), "forward_evaluations": int(n_candidates)})
 
 
-def exhaustive_weights(prob, max_bits: int = 22, batch: int = 4096) -> BaselineResult:
-    """Minimum of the forward-completed objective over all 2^n_w weight-bit patterns."""
-    n_w = prob.n_weight_bits
-    if n_w > max_bits:
-        raise BaselineError(f"exhaustive search over {n_w} weight bits is 2^{n_w} forward passes; "
-                            f"allowed up to max_bits={max_bits}. Use a smaller network.")
+def exhaustive_weights(prob, max_bits: int = 22) -> BaselineResult:
+    """The global QCBO optimum by enumerating every weight code (tiny instances only).
+
+    Delegates to :func:`solvers.exhaustive.solve_exhaustive`, which also resolves breakpoint ties
+    (where the interval form admits either neighbouring sub-interval)."""
+    from .exhaustive import ExhaustiveError, solve_exhaustive
     t0 = time.perf_counter()
-    best, best_bits = np.inf, None
-    shifts = np.arange(n_w, dtype=np.int64)
-    for s in range(0, 2 ** n_w, batch):
-        idx = np.arange(s, min(s + batch, 2 ** n_w), dtype=np.int64)
-        bits = ((idx[:, None] >> shifts) & 1).astype(np.uint8)
-        loss = fip_forward(prob.net, codes_from_bits(prob.net, bits)).loss
-        i = int(np.argmin(loss))
-        if loss[i] < best:
-            best, best_bits = float(loss[i]), bits[i]
-    return _finish(prob, "exhaustive", best_bits, best, t0,
-                   budget={"candidates": 2 ** n_w, "forward_evaluations": 2 ** n_w})
+    try:
+        r = solve_exhaustive(prob, max_bits=max_bits, progress=False)
+    except ExhaustiveError as e:
+        raise BaselineError(str(e)) from None
+    x = np.asarray(r.x)
+    return BaselineResult(method="exhaustive", objective=float(prob.qcbo.objective(x[None])[0]),
+                          wbits=x[:prob.n_weight_bits].copy(), x=x, wall_time_s=time.perf_counter() - t0,
+                          budget={"candidates": int(r.n_patterns), "forward_evaluations": int(r.n_patterns)})
 
 
 # ---------------------------------------------------------------------------------------------
