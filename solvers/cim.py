@@ -62,7 +62,7 @@ class CIMOracle(Oracle):
     Parameters (defaults are in normalized units, see module docstring)
     ----------
     num_steps : int or None
-        Euler steps per run; None -> ``max(2000, 100 * n)``.
+        Euler steps per run; None -> ``max(8000, 100 * n)``.
     dt : float, default 0.1
         Euler time step.
     pump : float, default 0.0
@@ -176,7 +176,7 @@ class CIMOracle(Oracle):
             W = sp.csr_matrix(W)
         # energy of the internal problem = lam * (-1/2 s W~ s) + offset (exact without quantization)
         offset = ising.offset
-        num_steps = P["num_steps"] if P["num_steps"] is not None else max(2000, 100 * n)
+        num_steps = P["num_steps"] if P["num_steps"] is not None else max(8000, 100 * n)
         dt = dtype.type(P["dt"])
         tau = P["tau"] if P["tau"] is not None else 0.5 * n + 50
         tau_steps = max(1, int(round(tau / P["dt"])))
