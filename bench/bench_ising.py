@@ -78,8 +78,11 @@ def run_sb(ising, target, seed, agents=128):
     W = W.toarray() if hasattr(W, "toarray") else W
     torch.manual_seed(seed)
     t0 = time.perf_counter()
-    spins, energies = sb.minimize(torch.tensor(-W / 2 * -1.0 * -1.0, dtype=torch.float32) * 0 - torch.tensor(W / 2, dtype=torch.float32) * 0 + torch.tensor(-W, dtype=torch.float32) * 0.5 * -1 * -1,
-                                  domain="spin", agents=agents, best_only=False, ballistic=True, verbose=False)
+    # SB minimizes x^T M x + v.x over spins; ours: -1/2 s^T W s + h.s
+    M = torch.tensor(-W / 2, dtype=torch.float32)
+    v = torch.tensor(ising.h, dtype=torch.float32)
+    spins, _ = sb.minimize(M, v, domain="spin", agents=agents, best_only=False,
+                           ballistic=True, verbose=False)
     t = time.perf_counter() - t0
     S = spins.numpy().reshape(-1, ising.n)
     e = ising.energy(S)
