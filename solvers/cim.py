@@ -56,15 +56,31 @@ def quantize(values, bits: int, scale: float):
     return np.round(values / q) * q
 
 
+def _spectral_norm(W, iters: int = 30) -> float:
+    """Largest |eigenvalue| of symmetric W by power iteration (fixed start: deterministic)."""
+    v = np.cos(np.arange(W.shape[0]) * 1.2345) + 0.5
+    v = v.astype(np.float64) / np.linalg.norm(v)
+    lam = 0.0
+    for _ in range(iters):
+        w = np.asarray(W @ v, dtype=np.float64).ravel()
+        lam = float(np.linalg.norm(w))
+        if lam == 0:
+            return 1.0
+        v = w / lam
+    return lam
+
+
 class CIMOracle(Oracle):
     """Coherent-Ising-machine simulator (CAC by default, AHC optional).
 
     Parameters (defaults are in normalized units, see module docstring)
     ----------
     num_steps : int or None
-        Euler steps per run; None -> ``max(2000, 100 * n)``.
-    dt : float, default 0.1
-        Euler time step.
+        Euler steps per run; None -> ``max(8000, 100 * n)``.
+    dt : float or None
+        Euler time step; None -> ``min(0.1, 0.2 / ||W~||_2)`` (``||W~||_2`` by power
+        iteration): instances with a large coherent mode (dense MaxCut, where
+        ``J = -A`` has eigenvalue ~ -N/2) make the explicit Euler step stiff.
     pump : float, default 0.0
         Gain ``p``; linear term is ``(p - 1) x``.
     mu : float, default 1.0
@@ -103,7 +119,7 @@ class CIMOracle(Oracle):
     name = "cim"
     default_reads = 32
 
-    def __init__(self, num_steps: Optional[int] = None, dt: float = 0.1, pump: float = 0.0,
+    def __init__(self, num_steps: Optional[int] = None, dt: Optional[float] = None, pump: float = 0.0,
                  mu: float = 1.0, beta: float = 0.3, alpha: float = 0.5, rho: float = 1.0,
                  delta: float = 2.0, gamma: Optional[float] = None, tau: Optional[float] = None,
                  scheme: str = "cac", xi_ahc: float = 0.1, e_max: float = 32.0,
@@ -118,7 +134,7 @@ class CIMOracle(Oracle):
             raise OracleError(f"stop_when must be 'any', 'all' or 'never', got {stop_when!r}")
         if precision_bits is not None and int(precision_bits) < 2:
             raise OracleError("precision_bits must be >= 2 (sign + magnitude)")
-        if dt <= 0:
+        if dt is not None and dt <= 0:
             raise OracleError("dt must be > 0")
         self.params = dict(num_steps=num_steps, dt=dt, pump=pump, mu=mu, beta=beta, alpha=alpha,
                            rho=rho, delta=delta, gamma=gamma, tau=tau, scheme=scheme,
@@ -176,7 +192,9 @@ class CIMOracle(Oracle):
             W = sp.csr_matrix(W)
         # energy of the internal problem = lam * (-1/2 s W~ s) + offset (exact without quantization)
         offset = ising.offset
-        num_steps = P["num_steps"] if P["num_steps"] is not None else max(2000, 100 * n)
+        if P["dt"] is None:
+            P["dt"] = min(0.1, 0.2 / _spectral_norm(W))
+        num_steps = P["num_steps"] if P["num_steps"] is not None else max(8000, 100 * n)
         dt = dtype.type(P["dt"])
         tau = P["tau"] if P["tau"] is not None else 0.5 * n + 50
         tau_steps = max(1, int(round(tau / P["dt"])))
@@ -271,7 +289,7 @@ class CIMOracle(Oracle):
                 "stop_reason": stop_reason, "dynamics_time_s": wall_dyn, "scale": lam,
                 "auxiliary_field_spin": has_field, "sparse": sparse,
                 "params": {k: (str(v) if isinstance(v, np.dtype) else v) for k, v in P.items()}}
-        info["params"].update(num_steps=num_steps, tau=tau, gamma=gamma)
+        info["params"].update(num_steps=num_steps, tau=tau, gamma=gamma, dt=P["dt"])
         if target_int is not None:
             info["reached_step"] = reached_step
         if traj is not None:

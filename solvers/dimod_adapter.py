@@ -27,11 +27,12 @@ def to_bqm(problem):
         diag = Q.row == Q.col
         np.add.at(lin, Q.row[diag], Q.data[diag])
         off = ~diag
-        return dimod.BinaryQuadraticModel(lin, (Q.row[off], Q.col[off], Q.data[off]),
-                                          problem.offset, dimod.BINARY)
+        return dimod.BQM.from_numpy_vectors(lin, (Q.row[off], Q.col[off], Q.data[off]),
+                                            problem.offset, dimod.BINARY, variable_order=range(problem.n))
     ising = as_ising(problem)
     J = sp.coo_matrix(ising.J)
-    return dimod.BinaryQuadraticModel(ising.h, (J.row, J.col, J.data), ising.offset, dimod.SPIN)
+    return dimod.BQM.from_numpy_vectors(ising.h, (J.row, J.col, J.data), ising.offset, dimod.SPIN,
+                                        variable_order=range(ising.n))
 
 
 class DimodOracle(Oracle):
