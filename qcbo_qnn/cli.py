@@ -177,8 +177,7 @@ def make_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(modname) is None:   # module not written yet
             continue
         mod = importlib.import_module(modname)
-        if hasattr(mod, "register"):   # a module may exist before its subcommand is wired in
-            mod.register(sub, add_model_options)
+        mod.register(sub, add_model_options)
     return p
 
 

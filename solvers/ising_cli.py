@@ -93,6 +93,13 @@ def _tts(t: float, p: float, target_p: float = 0.99) -> float:
     return t * math.log(1 - target_p) / math.log(1 - p)
 
 
+def register(subparsers, add_model_options=None) -> None:
+    """Add the ``ising`` subcommand to the ``qcbo-qnn`` command line."""
+    p = subparsers.add_parser("ising", help="solve an Ising/MaxCut instance file with an oracle (CIM, SA, exact)")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="qcbo-qnn ising", description=__doc__.splitlines()[0])
     add_arguments(parser)

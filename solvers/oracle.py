@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 
 from .problems import QUBO, Ising, ProblemError, as_ising
+from qcbo_model.errors import QCBOError
 
 __all__ = ["OracleError", "SampleSet", "Oracle", "ExactOracle", "get_oracle",
            "available_oracles", "make_rng"]
@@ -21,7 +22,7 @@ __all__ = ["OracleError", "SampleSet", "Oracle", "ExactOracle", "get_oracle",
 SeedLike = Union[None, int, np.random.Generator]
 
 
-class OracleError(ValueError):
+class OracleError(QCBOError):
     """Bad input to an oracle (shape, NaN, size limits, unknown name...)."""
 
 

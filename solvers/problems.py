@@ -27,12 +27,14 @@ from typing import Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
+from qcbo_model.errors import QCBOError
+
 __all__ = ["ProblemError", "QUBO", "Ising", "as_ising", "load_coupling_matrix"]
 
 Matrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
 
 
-class ProblemError(ValueError):
+class ProblemError(QCBOError):
     """Invalid problem data (shape, NaN, unreadable file...)."""
 
 
