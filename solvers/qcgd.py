@@ -10,7 +10,8 @@ Phases (all candidates are mapped to feasible points before they count):
 2. Large-neighbourhood search (``lns_steps``): fix all weight bits but a block of one neuron (chosen
    where the mixture marginals E[x] disagree with the incumbent), build the restricted QUBO of the
    QCBO over that block and the bits it drives (constraints weighted by the CGAL multipliers, floored at
-   ``lns_lambda``), let the oracle solve it, and keep the best completed sample.
+   an adaptive weight that starts at ``lns_lambda``, doubles while the oracle's best sample violates
+   the QCBO and shrinks by 0.8 otherwise), let the oracle solve it, keep the best completed sample.
 3. Single-flip local search on the weight bits (``local_search``) through forward completion.
 
 Candidates: every oracle sample, the rounding of E[x] and randomized roundings of it.  For a FIP
@@ -202,6 +203,7 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
     if lns_steps and cand.best_x is not None:
         blocks = _neuron_blocks(prob) if prob is not None else None
         has_dual = lift.kind != "interval"
+        lam_lns = lns_lambda
         for s in range(lns_steps):
             if deadline is not None and time.perf_counter() > deadline:
                 break
@@ -218,20 +220,26 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
                 nb = min(lns_block, q.n)
                 free = np.sort(rng.choice(q.n, nb, replace=False, p=score / score.sum()))
             parts = restricted_penalty(q, free, inc, slack_bits=lns_slack_bits)
-            lam = np.full(len(parts.rows), lns_lambda)
+            lam = np.full(len(parts.rows), lam_lns)
             dual_w = np.where(has_dual, y + beta * np.maximum(z - _proj(z, lift.lo, lift.hi), 0), 0.0)
             lam = np.maximum(lam, dual_w[parts.rows])
-            Qs = parts.qubo(lam, nn_weight=max(lns_lambda, float(dual_w[parts.nn_rows].max(initial=0.0))))
+            Qs = parts.qubo(lam, nn_weight=max(lam_lns, float(dual_w[parts.nn_rows].max(initial=0.0))))
             S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
             calls += 1
             X = parts.expand(S.samples, inc)
+            # adaptive weight: raise it while the oracle's best sample violates the QCBO as decoded
+            # (before any completion), relax it slowly otherwise
+            ok = bool(q.is_feasible(X[[S.best_index]])[0])
+            lam_lns = lam_lns * 0.8 if ok else lam_lns * 2.0
+            lam_lns = float(np.clip(lam_lns, lns_lambda, 1e4 * lns_lambda))
             cand.offer(X, "lns")
             trace.append(dict(iteration=t_done + s + 1, phase="lns", relaxation=f * lift.obj_scale,
                               infeasibility=float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi))),
                               dual_norm=float(np.linalg.norm(y)), max_abs_G=float(np.abs(Qs.Q.data).max(initial=0.0)),
                               oracle_energy=float(S.best_energy), best_feasible=cand.best_obj,
                               candidates=cand.count, time_s=time.perf_counter() - t_start, oracle_calls=calls,
-                              block_size=int(len(free)), qubo_size=int(parts.nz)))
+                              block_size=int(len(free)), qubo_size=int(parts.nz), lns_lambda=lam_lns,
+                              sample_feasible=ok))
             bar.update(1)
     bar.close()
 
