@@ -198,14 +198,29 @@ def assemble(net: FIPNetwork, form: str = "interval") -> QCBO:
         Qr, Qc, Qv = np.concatenate(qr), np.concatenate(qc), np.concatenate(qv)
     Q = sp.coo_matrix((Qv, (np.minimum(Qr, Qc), np.maximum(Qr, Qc))), shape=(n, n))
 
-    A = sp.coo_matrix((_cat(b.lin, 2), (_cat(b.lin, 0).astype(np.int64), _cat(b.lin, 1).astype(np.int64))),
-                      shape=(b.m, n))
-    qcbo = QCBO(lay.names(), Q, c, const, A,
-                _cat(b.quad, 0).astype(np.int64), _cat(b.quad, 1).astype(np.int64),
-                _cat(b.quad, 2).astype(np.int64), _cat(b.quad, 3),
-                np.concatenate(b.lb) if b.lb else np.zeros(0),
-                np.concatenate(b.ub) if b.ub else np.zeros(0),
-                b.names, b.family, nonneg=np.concatenate(b.nonneg) if b.nonneg else None,
+    lr, lv, lc = _cat(b.lin, 0).astype(np.int64), _cat(b.lin, 1).astype(np.int64), _cat(b.lin, 2)
+    qr, qi, qj, qv = (_cat(b.quad, 0).astype(np.int64), _cat(b.quad, 1).astype(np.int64),
+                      _cat(b.quad, 2).astype(np.int64), _cat(b.quad, 3))
+    lb = np.concatenate(b.lb) if b.lb else np.zeros(0)
+    ub = np.concatenate(b.ub) if b.ub else np.zeros(0)
+    nonneg = np.concatenate(b.nonneg) if b.nonneg else np.zeros(0, bool)
+    # A row left with no variable (all-zero inputs, no bias) is trivially true: drop it, as the
+    # Pyomo model skips it (Constraint.Feasible). A trivially false one would be a modelling bug.
+    used = np.zeros(b.m, bool)
+    used[lr[lc != 0]] = True
+    used[qr[qv != 0]] = True
+    if not used.all():
+        empty = ~used
+        assert np.all((lb[empty] <= 1e-9) & (ub[empty] >= -1e-9)), "trivially infeasible constraint"
+        new_row = np.cumsum(used) - 1
+        keep_l, keep_q = used[lr], used[qr]
+        lr, lv, lc = new_row[lr[keep_l]], lv[keep_l], lc[keep_l]
+        qr, qi, qj, qv = new_row[qr[keep_q]], qi[keep_q], qj[keep_q], qv[keep_q]
+        lb, ub, nonneg = lb[used], ub[used], nonneg[used]
+        b.names = [nm for nm, u in zip(b.names, used) if u]
+        b.family = [f for f, u in zip(b.family, used) if u]
+    A = sp.coo_matrix((lc, (lr, lv)), shape=(len(lb), n))
+    qcbo = QCBO(lay.names(), Q, c, const, A, qr, qi, qj, qv, lb, ub, b.names, b.family, nonneg=nonneg,
                 groups=lay.groups(), meta=model_meta(net, lay))
     qcbo.meta["build_time_s"] = time.perf_counter() - t0
     return qcbo

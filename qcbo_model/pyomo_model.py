@@ -27,6 +27,20 @@ def _nz(terms):
     return sum(c * e for c, e in terms if c != 0)
 
 
+def _con(rule):
+    """Wrap a constraint rule: a trivially true row (no variable left, e.g. all-zero inputs) is
+    skipped (Constraint.Skip), as the assembler drops it; a trivially false one is a modelling error."""
+    def wrapped(m, *idx):
+        expr = rule(m, *idx)
+        if isinstance(expr, (bool, np.bool_)):
+            if expr:
+                return pyo.Constraint.Skip
+            from .errors import FormulationError
+            raise FormulationError(f"constraint {idx} is trivially infeasible")
+        return expr
+    return wrapped
+
+
 def build_pyomo(net: FIPNetwork, form: str = "interval") -> pyo.ConcreteModel:
     if form not in ("interval", "exact"):
         raise ValueError(f"form must be 'interval' or 'exact', got {form!r}")
@@ -93,10 +107,10 @@ def build_pyomo(net: FIPNetwork, form: str = "interval") -> pyo.ConcreteModel:
     ex_idx = [(ly.l, j, i) for ly in layers if ly.code.kind == "ternary"
               for j in range(ly.d_out) for i in range(ly.fan_in)]
     if ex_idx:
-        m.exclusion = pyo.Constraint(ex_idx, rule=lambda m, l, j, i: m.w[l, j, i, 0] * m.w[l, j, i, 1] == 0,
+        m.exclusion = pyo.Constraint(ex_idx, rule=_con(lambda m, l, j, i: m.w[l, j, i, 0] * m.w[l, j, i, 1] == 0),
                                      doc="ternary code: not both plus and minus")
     NJ = [(ly.l, n, j) for ly in layers for n in range(N) for j in range(ly.d_out)]
-    m.onehot = pyo.Constraint(NJ, rule=lambda m, l, n, j: sum(m.delta[l, n, j, k] for k in range(layers[l - 1].K)) == 1)
+    m.onehot = pyo.Constraint(NJ, rule=_con(lambda m, l, n, j: sum(m.delta[l, n, j, k] for k in range(layers[l - 1].K)) == 1))
 
     if form == "interval":
         def lower(m, l, n, j):
@@ -107,8 +121,8 @@ def build_pyomo(net: FIPNetwork, form: str = "interval") -> pyo.ConcreteModel:
             t = layers[l - 1].t[j]
             return u(l, n, j) - _nz((float(t[k + 1]), m.delta[l, n, j, k]) for k in range(len(t) - 1)) <= 0
 
-        m.interval_lower = pyo.Constraint(NJ, rule=lower, doc="sum_k delta_k t_{k-1} <= u")
-        m.interval_upper = pyo.Constraint(NJ, rule=upper, doc="u <= sum_k delta_k t_k")
+        m.interval_lower = pyo.Constraint(NJ, rule=_con(lower), doc="sum_k delta_k t_{k-1} <= u")
+        m.interval_upper = pyo.Constraint(NJ, rule=_con(upper), doc="u <= sum_k delta_k t_k")
     else:
         def slack(l, n, j, s):
             return _nz((float(c), m.slack[l, n, j, s, b]) for b, c in enumerate(sl_coefs[l]))
@@ -126,15 +140,15 @@ def build_pyomo(net: FIPNetwork, form: str = "interval") -> pyo.ConcreteModel:
         one = [t for t in NJ if not two_sided[t[0]]]
         two = [t for t in NJ if two_sided[t[0]]]
         if one:
-            m.member = pyo.Constraint(one, rule=member_lo, doc="u == sum_k delta_k lo_k + S, S in [0, W-1]")
+            m.member = pyo.Constraint(one, rule=_con(member_lo), doc="u == sum_k delta_k lo_k + S, S in [0, W-1]")
         if two:
-            m.member_lower = pyo.Constraint(two, rule=member_lo, doc="u == sum_k delta_k lo_k + S0")
-            m.member_upper = pyo.Constraint(two, rule=member_hi, doc="sum_k delta_k hi_k == u + S1")
+            m.member_lower = pyo.Constraint(two, rule=_con(member_lo), doc="u == sum_k delta_k lo_k + S0")
+            m.member_upper = pyo.Constraint(two, rule=_con(member_hi), doc="sum_k delta_k hi_k == u + S1")
         if A_idx:
             def rosen(m, l, n, j, i, k, b):
                 w, d, a = m.w[l, j, i, b], m.delta[l - 1, n, i, k], m.aux[l, n, j, i, k, b]
                 return w * d - 2 * a * w - 2 * a * d + 3 * a == 0
-            m.rosenberg = pyo.Constraint(A_idx, rule=rosen, doc="Rosenberg: aux == w * delta")
+            m.rosenberg = pyo.Constraint(A_idx, rule=_con(rosen), doc="Rosenberg: aux == w * delta")
 
     out = layers[-1]
     coef = net.objective_coefs()
