@@ -217,8 +217,15 @@ def plan_transpile(qcbo: QCBO, slack: str = "log", slack_resolution: float = 1.0
     integer_row = np.bincount(coef_rows, weights=(coefs != np.rint(coefs)), minlength=m) == 0
     eq = q.lb == q.ub
 
+    tol_b = 1e-9 * (1.0 + np.abs(np.where(eq, q.lb, 0.0)))
+    bad_eq = eq & ((q.lb < L - tol_b) | (q.lb > U + tol_b))
+    if bad_eq.any():
+        r = int(np.flatnonzero(bad_eq)[0])
+        raise TranspileError(f"equality {q.con_names[r]!r} can never hold on binaries (body range "
+                             f"[{L[r]:g}, {U[r]:g}], right-hand side {q.lb[r]:g}); {int(bad_eq.sum())} such rows")
     kind = np.full(m, KIND_SQUARE, np.int8)
     kind[q.nonneg & eq] = KIND_NONNEG
+    kind[eq & (L == U)] = KIND_NONE          # constant body equal to its right-hand side
     ineq = ~eq
     never = ineq & (q.lb <= L) & (q.ub >= U)
     kind[never] = KIND_NONE
@@ -585,3 +592,11 @@ def check_transpile(qcbo: QCBO, n_cases: int = 1000, seed=0, lambdas=None, slack
     return {"status": "passed" if ok else "failed", "n_cases": int(len(X)), "max_discrepancy": float(max_disc),
             "discrepancies": disc, "n_satisfied_rows_checked": n_sat, "rtol": rtol, "lambdas": fd,
             "plan": summ, "qubo_terms": n_terms, "timings": timings, "note": "; ".join(notes) or "ok"}
+
+
+def __getattr__(name):
+    # the lifted matrices live in solvers.lifted (which imports this module); re-export lazily
+    if name in ("LiftedMatrices", "lmo_qubo", "lift_vectors"):
+        from . import lifted
+        return getattr(lifted, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
