@@ -176,7 +176,9 @@ def make_parser() -> argparse.ArgumentParser:
     for modname in _EXTRA_COMMANDS:
         if importlib.util.find_spec(modname) is None:   # module not written yet
             continue
-        importlib.import_module(modname).register(sub, add_model_options)
+        mod = importlib.import_module(modname)
+        if hasattr(mod, "register"):   # a module may exist before its subcommand is wired in
+            mod.register(sub, add_model_options)
     return p
 
 
