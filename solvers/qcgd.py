@@ -300,7 +300,7 @@ def random_search(prob, budget: int, seed: int = 0, chunk: int = 4096) -> dict:
 def oracle_from_args(args):
     name = getattr(args, "oracle", "sa")
     kw = {}
-    sweeps = getattr(args, "sweeps", None)
+    sweeps = getattr(args, "oracle_sweeps", None) or getattr(args, "sweeps", None)
     if name == "sa" and sweeps:
         kw["num_sweeps"] = int(sweeps)
     if name == "cim":
