@@ -114,6 +114,11 @@ def _make_oracle(oracle, oracle_kw):
     return get_oracle(oracle, **kw)
 
 
+def _max_abs(qubo) -> float:
+    Q = qubo.Q
+    return float(np.abs(Q.data if hasattr(Q, "tocoo") else Q).max(initial=0.0))
+
+
 def _neuron_blocks(prob):
     """[(layer, j, weight-bit indices, driven non-weight indices)] for the LNS."""
     lay = prob.layout
@@ -131,9 +136,72 @@ def _neuron_blocks(prob):
     return out
 
 
+def _forced_losses(net, codes, l: int, j: int):
+    """(N, K_l) per-sample spline loss when neuron j of layer l is forced into interval k (the rest of
+    the network unchanged), and the current pre-activation u (N,) of that neuron."""
+    from qcbo_model.forward import _layer_u
+    v = net.v_in
+    u_cur = None
+    for ly, q in zip(net.layers, codes):
+        u = _layer_u(ly, q, v)
+        k = net.interval_index(ly.l, u)
+        if ly.l == l:
+            u_cur = u[0, :, j].copy()
+            k = np.repeat(k, ly.K, axis=0)
+            k[:, :, j] = np.arange(ly.K)[:, None]
+            u = np.repeat(u, ly.K, axis=0)
+        elif ly.l > l:
+            pass
+        if not ly.is_output:
+            v = np.take_along_axis(np.broadcast_to(ly.v_levels, u.shape + (ly.K,)), k[..., None], axis=-1)[..., 0]
+    out = net.layers[-1]
+    dd = np.arange(out.d_out)[None, None, :]
+    yi = net.y_index[None]
+    lv = out.loss_levels[dd, k, yi]
+    if out.loss_slopes is not None:
+        lv = lv + out.loss_slopes[dd, k, yi] * (u - out.t[dd, k])
+    return lv.sum(axis=2).T, u_cur
+
+
+def target_qubo(prob, inc_bits, l: int, j: int, wb, margin: float = 0.25):
+    """Unconstrained QUBO over the weight bits ``wb`` of neuron (l, j): a weighted binary least-squares
+    fit of the neuron's pre-activations to per-sample targets (target propagation through the FIP
+    tables).  For every sample n: L[n, k] = loss with the neuron forced into interval k; target u*_n =
+    the current u projected (``margin`` of a width inside) into argmin_k L[n, k]; weight
+    c_n = max_k L - min_k L.  E(b) = sum_n c_n (u_n(b) - u*_n)^2 / s^2, u_n affine in the bits."""
+    from qcbo_model.forward import codes_from_bits, fip_forward
+    from .problems import QUBO
+    net = prob.net
+    ly = net.layers[l - 1]
+    codes = codes_from_bits(net, inc_bits[None])
+    L, u_cur = _forced_losses(net, codes, l, j)
+    kbest = np.argmin(L, axis=1)
+    t = ly.t[j]
+    width = np.diff(t)
+    lo = t[kbest] + margin * width[kbest]
+    hi = t[kbest + 1] - margin * width[kbest]
+    target = np.clip(u_cur, lo, hi)
+    c = L.max(axis=1) - L.min(axis=1)
+    # u(b) affine in the block bits: one batched forward with the block zeroed and each bit alone
+    nb = len(wb)
+    B = np.repeat(inc_bits[None], nb + 1, axis=0)
+    B[:, wb] = 0
+    B[np.arange(1, nb + 1), wb] = 1
+    U = fip_forward(net, codes_from_bits(net, B)).u[l - 1][:, :, j]      # (nb+1, N)
+    u0, D = U[0], (U[1:] - U[0]).T                                       # (N,), (N, nb)
+    s2 = float(np.mean(width)) ** 2
+    Cw = c / s2
+    r0 = u0 - target
+    Q = D.T @ (Cw[:, None] * D)
+    lin = 2.0 * D.T @ (Cw * r0)
+    Qm = np.triu(Q, 1) * 2.0 + np.diag(np.diag(Q) + lin)
+    return QUBO(Qm, float(np.sum(Cw * r0 ** 2)))
+
+
 def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: float = 1.0, reads: int = 8,
          exact_lift: bool = True, roundings: int = 8, lns_steps: int = 30, lns_block: int = 12,
          lns_reads: int | None = None, lns_lambda: float = 2.0, lns_slack_bits: int = 3,
+         lns_mode: str = "target",
          local_search: bool = True, dual_cap: float = 1e4, time_limit: float | None = None,
          bound: bool = False, seed: int = 0, progress: bool = False) -> QCGDResult:
     """Run QCGD on a FIPProblem (``.qcbo``, ``.complete``) or on a bare QCBO.  See module docstring."""
@@ -141,6 +209,8 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
         raise QCGDError("iterations must be >= 1")
     if beta0 <= 0:
         raise QCGDError("beta0 must be > 0")
+    if lns_mode not in ("target", "penalty"):
+        raise QCGDError(f"lns_mode must be 'target' or 'penalty', got {lns_mode!r}")
     t_start = time.perf_counter()
     prob = problem if hasattr(problem, "complete") else None
     q = problem.qcbo if prob is not None else problem
@@ -191,7 +261,7 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
             cand.offer((rng.random((roundings, q.n)) < mx).astype(np.uint8), "randomized_rounding")
         infeas = float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi)))
         trace.append(dict(iteration=t, phase="cgal", relaxation=f * lift.obj_scale, infeasibility=infeas,
-                          dual_norm=float(np.linalg.norm(y)), max_abs_G=float(np.abs(Qt.Q.data).max(initial=0.0)),
+                          dual_norm=float(np.linalg.norm(y)), max_abs_G=_max_abs(Qt),
                           oracle_energy=float(E[b]), best_feasible=cand.best_obj, candidates=cand.count,
                           time_s=time.perf_counter() - t_start, oracle_calls=calls))
         t_done = t
@@ -209,37 +279,47 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
                 break
             inc = cand.best_x
             score = 0.05 + np.abs(mx - inc)                       # where the mixture disagrees
+            ok = None
             if blocks is not None:
                 bw = np.array([score[bl[2]].sum() for bl in blocks])
                 k = rng.choice(len(blocks), p=bw / bw.sum())
-                _, _, wb, driven = blocks[k]
-                if len(wb) > lns_block:
+                l_b, j_b, wb, driven = blocks[k]
+                if lns_mode == "target":
+                    Qs = target_qubo(prob, inc[:cand.n_w].copy(), l_b, j_b, wb)
+                    S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
+                    calls += 1
+                    X = np.repeat(inc[None, :cand.n_w], S.num_reads, axis=0)
+                    X[:, wb] = S.samples
+                    cand.offer(X, "lns")
+                    nz = len(wb)
+                if len(wb) > lns_block and lns_mode == "penalty":
                     wb = np.sort(rng.choice(wb, lns_block, replace=False, p=score[wb] / score[wb].sum()))
                 free = np.concatenate([wb, driven])
             else:
                 nb = min(lns_block, q.n)
                 free = np.sort(rng.choice(q.n, nb, replace=False, p=score / score.sum()))
-            parts = restricted_penalty(q, free, inc, slack_bits=lns_slack_bits)
-            lam = np.full(len(parts.rows), lam_lns)
-            dual_w = np.where(has_dual, y + beta * np.maximum(z - _proj(z, lift.lo, lift.hi), 0), 0.0)
-            lam = np.maximum(lam, dual_w[parts.rows])
-            Qs = parts.qubo(lam, nn_weight=max(lam_lns, float(dual_w[parts.nn_rows].max(initial=0.0))))
-            S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
-            calls += 1
-            X = parts.expand(S.samples, inc)
-            # adaptive weight: raise it while the oracle's best sample violates the QCBO as decoded
-            # (before any completion), relax it slowly otherwise
-            ok = bool(q.is_feasible(X[[S.best_index]])[0])
-            lam_lns = lam_lns * 0.8 if ok else lam_lns * 2.0
-            lam_lns = float(np.clip(lam_lns, lns_lambda, 1e4 * lns_lambda))
-            cand.offer(X, "lns")
+            if blocks is None or lns_mode == "penalty":
+                parts = restricted_penalty(q, free, inc, slack_bits=lns_slack_bits)
+                lam = np.full(len(parts.rows), lam_lns)
+                dual_w = np.where(has_dual, y + beta * np.maximum(z - _proj(z, lift.lo, lift.hi), 0), 0.0)
+                lam = np.maximum(lam, dual_w[parts.rows])
+                Qs = parts.qubo(lam, nn_weight=max(lam_lns, float(dual_w[parts.nn_rows].max(initial=0.0))))
+                S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
+                calls += 1
+                X = parts.expand(S.samples, inc)
+                # adaptive weight: raise it while the oracle's best sample violates the QCBO as decoded
+                # (before any completion), relax it slowly otherwise
+                ok = bool(q.is_feasible(X[[S.best_index]])[0])
+                lam_lns = lam_lns * 0.8 if ok else lam_lns * 2.0
+                lam_lns = float(np.clip(lam_lns, lns_lambda, 1e4 * lns_lambda))
+                cand.offer(X, "lns")
+                nz = parts.nz
             trace.append(dict(iteration=t_done + s + 1, phase="lns", relaxation=f * lift.obj_scale,
                               infeasibility=float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi))),
-                              dual_norm=float(np.linalg.norm(y)), max_abs_G=float(np.abs(Qs.Q.data).max(initial=0.0)),
+                              dual_norm=float(np.linalg.norm(y)), max_abs_G=_max_abs(Qs),
                               oracle_energy=float(S.best_energy), best_feasible=cand.best_obj,
                               candidates=cand.count, time_s=time.perf_counter() - t_start, oracle_calls=calls,
-                              block_size=int(len(free)), qubo_size=int(parts.nz), lns_lambda=lam_lns,
-                              sample_feasible=ok))
+                              qubo_size=int(nz), lns_lambda=lam_lns, sample_feasible=ok))
             bar.update(1)
     bar.close()
 
