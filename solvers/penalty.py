@@ -92,6 +92,7 @@ def solve_from_args(prob, args) -> dict:
            "best_from": b["source"], "grid": res["grid"], "n_product_bits": res["n_product_bits"],
            "n_qubo_variables": res["n_qubo_variables"]}
     if b["x"] is not None:
+        rep["x"] = np.asarray(b["x"])
         rep["weights"] = prob.decode(b["x"]).to_dict()
         rep["train_accuracy"] = prob.accuracy(b["x"], prob.net.X, prob.net.Y)
     return rep

@@ -163,25 +163,33 @@ def _forced_losses(net, codes, l: int, j: int):
     return lv.sum(axis=2).T, u_cur
 
 
-def target_qubo(prob, inc_bits, l: int, j: int, wb, margin: float = 0.25):
+def target_qubo(prob, inc_bits, l: int, j: int, wb, margin: float = 0.25, local: bool = True):
     """Unconstrained QUBO over the weight bits ``wb`` of neuron (l, j): a weighted binary least-squares
     fit of the neuron's pre-activations to per-sample targets (target propagation through the FIP
     tables).  For every sample n: L[n, k] = loss with the neuron forced into interval k; target u*_n =
-    the current u projected (``margin`` of a width inside) into argmin_k L[n, k]; weight
-    c_n = max_k L - min_k L.  E(b) = sum_n c_n (u_n(b) - u*_n)^2 / s^2, u_n affine in the bits."""
+    the current u projected (``margin`` of a width inside) into the best interval among the current
+    one and its neighbours (``local``; all K intervals otherwise); weight c_n = the spread of L over
+    those candidates.  E(b) = sum_n c_n (u_n(b) - u*_n)^2 / s^2, u_n affine in the bits."""
     from qcbo_model.forward import codes_from_bits, fip_forward
     from .problems import QUBO
     net = prob.net
     ly = net.layers[l - 1]
     codes = codes_from_bits(net, inc_bits[None])
     L, u_cur = _forced_losses(net, codes, l, j)
-    kbest = np.argmin(L, axis=1)
+    N, K = L.shape
+    kc = net.interval_index(l, u_cur[:, None] * np.ones((1, ly.d_out)))[:, j]
+    if local:      # one interval step at most: targets the linear map can meet together
+        cand_k = np.clip(kc[:, None] + np.array([-1, 0, 1])[None, :], 0, K - 1)
+    else:
+        cand_k = np.repeat(np.arange(K)[None], N, axis=0)
+    Lc = np.take_along_axis(L, cand_k, axis=1)
+    kbest = cand_k[np.arange(N), np.argmin(Lc, axis=1)]
     t = ly.t[j]
     width = np.diff(t)
     lo = t[kbest] + margin * width[kbest]
     hi = t[kbest + 1] - margin * width[kbest]
     target = np.clip(u_cur, lo, hi)
-    c = L.max(axis=1) - L.min(axis=1)
+    c = Lc.max(axis=1) - Lc.min(axis=1)
     # u(b) affine in the block bits: one batched forward with the block zeroed and each bit alone
     nb = len(wb)
     B = np.repeat(inc_bits[None], nb + 1, axis=0)
@@ -285,6 +293,8 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
                 k = rng.choice(len(blocks), p=bw / bw.sum())
                 l_b, j_b, wb, driven = blocks[k]
                 if lns_mode == "target":
+                    if len(wb) > lns_block:     # a random sub-block keeps successive QUBOs different
+                        wb = np.sort(rng.choice(wb, lns_block, replace=False, p=score[wb] / score[wb].sum()))
                     Qs = target_qubo(prob, inc[:cand.n_w].copy(), l_b, j_b, wb)
                     S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
                     calls += 1
@@ -411,6 +421,7 @@ def solve_from_args(prob, args) -> dict:
            "iterations": res.iterations, "infeasibility": res.infeasibility, "best_from": res.best_from,
            "candidates": res.candidates, "sources": res.sources}
     if res.x is not None:
+        rep["x"] = np.asarray(res.x)          # the solve CLI pops it into "assignment"
         rep["weights"] = prob.decode(res.x).to_dict()
         net = prob.net
         rep["train_accuracy"] = prob.accuracy(res.x, net.X, net.Y)
