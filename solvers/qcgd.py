@@ -7,11 +7,16 @@ Phases (all candidates are mapped to feasible points before they count):
    oracle; W <- (1-eta) W + eta v v^T through the tracked values s(W), f(W), E[x] (W is never stored);
    y <- y + gamma r (gamma = beta0, |y| capped).  Exact lift (default): linear equalities enter as
    (a^T x - b)^2 and nonneg rows as they are, so the LMO is an adaptively weighted penalty QUBO.
-2. Large-neighbourhood search (``lns_steps``): fix all weight bits but a block of one neuron (chosen
-   where the mixture marginals E[x] disagree with the incumbent), build the restricted QUBO of the
-   QCBO over that block and the bits it drives (constraints weighted by the CGAL multipliers, floored at
-   an adaptive weight that starts at ``lns_lambda``, doubles while the oracle's best sample violates
-   the QCBO and shrinks by 0.8 otherwise), let the oracle solve it, keep the best completed sample.
+2. Large-neighbourhood search (``lns_steps``): pick a neuron where the mixture marginals E[x] disagree
+   with the incumbent, free a random sub-block (<= ``lns_block``) of its weight bits, let the oracle
+   solve a QUBO over the block, and keep the best completed sample.  ``lns_mode='target'`` (default):
+   an unconstrained weighted binary least-squares QUBO fitting the neuron's pre-activations to
+   per-sample targets read from the FIP loss tables (``target_qubo``; constraints stay out of the QUBO,
+   forward completion keeps candidates feasible).  ``lns_mode='penalty'``: the QCBO restricted to the
+   block and the bits it drives (``lift.restricted_penalty``), constraints weighted by the CGAL
+   multipliers with an adaptive floor starting at ``lns_lambda`` (doubles while the oracle's best sample
+   violates the QCBO, shrinks by 0.8 otherwise).  Generic QCBOs always use the penalty mode on a random
+   block of variables.
 3. Single-flip local search on the weight bits (``local_search``) through forward completion.
 
 Candidates: every oracle sample, the rounding of E[x] and randomized roundings of it.  For a FIP

@@ -179,3 +179,32 @@ def test_bad_settings_raise():
         qcgd(assignment(), iterations=0)
     with pytest.raises(QCGDError):
         qcgd(assignment(), beta0=-1)
+
+
+def test_forced_losses_and_target_qubo_consistent_with_forward():
+    from qcbo_model.forward import codes_from_bits, fip_forward
+    from solvers.qcgd import _forced_losses, _neuron_blocks, target_qubo
+    prob = tiny_fip("interval", 2)
+    rng = np.random.default_rng(1)
+    wb0 = rng.integers(0, 2, prob.n_weight_bits).astype(np.uint8)
+    codes = codes_from_bits(prob.net, wb0[None])
+    fp = fip_forward(prob.net, codes)
+    for l, j, wb, _ in _neuron_blocks(prob):
+        L, u = _forced_losses(prob.net, codes, l, j)
+        kc = fp.k[l - 1][0, :, j]
+        assert np.allclose(u, fp.u[l - 1][0, :, j])
+        assert np.isclose(L[np.arange(len(kc)), kc].mean(), fp.loss[0])   # forcing the current k = no change
+        Qs = target_qubo(prob, wb0.copy(), l, j, wb)
+        assert Qs.n == len(wb) and np.all(Qs.energy(all_bits(len(wb))) >= -1e-9)   # a sum of squares
+
+
+def test_solve_from_args_report():
+    import argparse
+    from solvers.qcgd import solve_from_args
+    prob = tiny_fip()
+    args = argparse.Namespace(oracle="greedy", iterations=5, beta0=1.0, time_limit=None, seed=0, trace=None)
+    rep = solve_from_args(prob, args)
+    for k in ("solver", "status", "objective", "bound", "gap", "feasible", "n_variables", "n_constraints",
+              "wall_time_s", "oracle", "oracle_calls", "iterations", "infeasibility", "best_from", "weights"):
+        assert k in rep
+    assert rep["feasible"] and rep["iterations"] == 5 and prob.qcbo.is_feasible(rep["x"][None])[0]
