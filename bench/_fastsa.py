@@ -30,3 +30,13 @@ class FastSA(Oracle):
                                    seed=int(rng.integers(0, 2 ** 31 - 1)))
         S = res.record.sample[:, [res.variables.index(v) for v in range(ising.n)]]
         return np.asarray(S, dtype=np.int8), {"oracle": self.name}
+
+
+class RandomOracle(Oracle):
+    """Uniform random spins: the 'no Ising machine' control of the ablations."""
+
+    name = "random"
+    default_reads = 16
+
+    def _sample_spins(self, ising, num_reads, rng, target_energy=None, **kw):
+        return rng.choice(np.array([-1, 1], dtype=np.int8), size=(num_reads, ising.n)), {"oracle": self.name}

@@ -170,8 +170,8 @@ def restricted_penalty(q, free=None, x_fixed=None, slack_bits: int = 4, normaliz
 
     After substituting the fixed values every row is linear or quadratic in x_F.  Linear rows become
     residuals h = a^T x_F + c0 - b (equalities) or h = a^T x_F + c0 - lo - s (inequalities; bounded
-    slack s with resolution step = range / (2^slack_bits - 1), exact (step 1) for integer rows of
-    small range).  Quadratic rows flagged nonneg enter as they are; other quadratic rows cannot be
+    slack s with resolution step = range / (2^slack_bits - 1); exact (step 1, log2(range) bits) for
+    integer rows of range <= 255).  Quadratic rows flagged nonneg enter as they are; other quadratic rows cannot be
     penalized without a degree reduction and are reported in ``dropped_rows``.
     Rows are scaled by their largest coefficient and the objective by its largest one (normalize).
     """
@@ -254,9 +254,10 @@ def restricted_penalty(q, free=None, x_fixed=None, slack_bits: int = 4, normaliz
         if integer:
             Ms = np.floor(width[for_k] + 1e-9).astype(np.int64)
             st = np.ones(for_k.size)
-            coarse = Ms > 2 ** slack_bits - 1
-            st[coarse] = width[for_k][coarse] / (2 ** slack_bits - 1)
-            Ms[coarse] = 2 ** slack_bits - 1
+            cap = max(2 ** slack_bits - 1, 255)          # integer rows: exact up to a range of 255
+            coarse = Ms > cap
+            st[coarse] = width[for_k][coarse] / cap
+            Ms[coarse] = cap
         else:
             Ms = np.full(for_k.size, 2 ** slack_bits - 1)
             st = width[for_k] / Ms

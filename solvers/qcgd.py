@@ -7,10 +7,16 @@ Phases (all candidates are mapped to feasible points before they count):
    oracle; W <- (1-eta) W + eta v v^T through the tracked values s(W), f(W), E[x] (W is never stored);
    y <- y + gamma r (gamma = beta0, |y| capped).  Exact lift (default): linear equalities enter as
    (a^T x - b)^2 and nonneg rows as they are, so the LMO is an adaptively weighted penalty QUBO.
-2. Large-neighbourhood search (``lns_steps``): fix all weight bits but a block of one neuron (chosen
-   where the mixture marginals E[x] disagree with the incumbent), build the restricted QUBO of the
-   QCBO over that block and the bits it drives (constraints weighted by the CGAL multipliers, floored at
-   ``lns_lambda``), let the oracle solve it, and keep the best completed sample.
+2. Large-neighbourhood search (``lns_steps``): pick a neuron where the mixture marginals E[x] disagree
+   with the incumbent, free a random sub-block (<= ``lns_block``) of its weight bits, let the oracle
+   solve a QUBO over the block, and keep the best completed sample.  ``lns_mode='target'`` (default):
+   an unconstrained weighted binary least-squares QUBO fitting the neuron's pre-activations to
+   per-sample targets read from the FIP loss tables (``target_qubo``; constraints stay out of the QUBO,
+   forward completion keeps candidates feasible).  ``lns_mode='penalty'``: the QCBO restricted to the
+   block and the bits it drives (``lift.restricted_penalty``), constraints weighted by the CGAL
+   multipliers with an adaptive floor starting at ``lns_lambda`` (doubles while the oracle's best sample
+   violates the QCBO, shrinks by 0.8 otherwise).  Generic QCBOs always use the penalty mode on a random
+   block of variables.
 3. Single-flip local search on the weight bits (``local_search``) through forward completion.
 
 Candidates: every oracle sample, the rounding of E[x] and randomized roundings of it.  For a FIP
@@ -113,6 +119,11 @@ def _make_oracle(oracle, oracle_kw):
     return get_oracle(oracle, **kw)
 
 
+def _max_abs(qubo) -> float:
+    Q = qubo.Q
+    return float(np.abs(Q.data if hasattr(Q, "tocoo") else Q).max(initial=0.0))
+
+
 def _neuron_blocks(prob):
     """[(layer, j, weight-bit indices, driven non-weight indices)] for the LNS."""
     lay = prob.layout
@@ -130,9 +141,80 @@ def _neuron_blocks(prob):
     return out
 
 
+def _forced_losses(net, codes, l: int, j: int):
+    """(N, K_l) per-sample spline loss when neuron j of layer l is forced into interval k (the rest of
+    the network unchanged), and the current pre-activation u (N,) of that neuron."""
+    from qcbo_model.forward import _layer_u
+    v = net.v_in
+    u_cur = None
+    for ly, q in zip(net.layers, codes):
+        u = _layer_u(ly, q, v)
+        k = net.interval_index(ly.l, u)
+        if ly.l == l:
+            u_cur = u[0, :, j].copy()
+            k = np.repeat(k, ly.K, axis=0)
+            k[:, :, j] = np.arange(ly.K)[:, None]
+            u = np.repeat(u, ly.K, axis=0)
+        elif ly.l > l:
+            pass
+        if not ly.is_output:
+            v = np.take_along_axis(np.broadcast_to(ly.v_levels, u.shape + (ly.K,)), k[..., None], axis=-1)[..., 0]
+    out = net.layers[-1]
+    dd = np.arange(out.d_out)[None, None, :]
+    yi = net.y_index[None]
+    lv = out.loss_levels[dd, k, yi]
+    if out.loss_slopes is not None:
+        lv = lv + out.loss_slopes[dd, k, yi] * (u - out.t[dd, k])
+    return lv.sum(axis=2).T, u_cur
+
+
+def target_qubo(prob, inc_bits, l: int, j: int, wb, margin: float = 0.25, local: bool = True):
+    """Unconstrained QUBO over the weight bits ``wb`` of neuron (l, j): a weighted binary least-squares
+    fit of the neuron's pre-activations to per-sample targets (target propagation through the FIP
+    tables).  For every sample n: L[n, k] = loss with the neuron forced into interval k; target u*_n =
+    the current u projected (``margin`` of a width inside) into the best interval among the current
+    one and its neighbours (``local``; all K intervals otherwise); weight c_n = the spread of L over
+    those candidates.  E(b) = sum_n c_n (u_n(b) - u*_n)^2 / s^2, u_n affine in the bits."""
+    from qcbo_model.forward import codes_from_bits, fip_forward
+    from .problems import QUBO
+    net = prob.net
+    ly = net.layers[l - 1]
+    codes = codes_from_bits(net, inc_bits[None])
+    L, u_cur = _forced_losses(net, codes, l, j)
+    N, K = L.shape
+    kc = net.interval_index(l, u_cur[:, None] * np.ones((1, ly.d_out)))[:, j]
+    if local:      # one interval step at most: targets the linear map can meet together
+        cand_k = np.clip(kc[:, None] + np.array([-1, 0, 1])[None, :], 0, K - 1)
+    else:
+        cand_k = np.repeat(np.arange(K)[None], N, axis=0)
+    Lc = np.take_along_axis(L, cand_k, axis=1)
+    kbest = cand_k[np.arange(N), np.argmin(Lc, axis=1)]
+    t = ly.t[j]
+    width = np.diff(t)
+    lo = t[kbest] + margin * width[kbest]
+    hi = t[kbest + 1] - margin * width[kbest]
+    target = np.clip(u_cur, lo, hi)
+    c = Lc.max(axis=1) - Lc.min(axis=1)
+    # u(b) affine in the block bits: one batched forward with the block zeroed and each bit alone
+    nb = len(wb)
+    B = np.repeat(inc_bits[None], nb + 1, axis=0)
+    B[:, wb] = 0
+    B[np.arange(1, nb + 1), wb] = 1
+    U = fip_forward(net, codes_from_bits(net, B)).u[l - 1][:, :, j]      # (nb+1, N)
+    u0, D = U[0], (U[1:] - U[0]).T                                       # (N,), (N, nb)
+    s2 = float(np.mean(width)) ** 2
+    Cw = c / s2
+    r0 = u0 - target
+    Q = D.T @ (Cw[:, None] * D)
+    lin = 2.0 * D.T @ (Cw * r0)
+    Qm = np.triu(Q, 1) * 2.0 + np.diag(np.diag(Q) + lin)
+    return QUBO(Qm, float(np.sum(Cw * r0 ** 2)))
+
+
 def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: float = 1.0, reads: int = 8,
          exact_lift: bool = True, roundings: int = 8, lns_steps: int = 30, lns_block: int = 12,
          lns_reads: int | None = None, lns_lambda: float = 2.0, lns_slack_bits: int = 3,
+         lns_mode: str = "target",
          local_search: bool = True, dual_cap: float = 1e4, time_limit: float | None = None,
          bound: bool = False, seed: int = 0, progress: bool = False) -> QCGDResult:
     """Run QCGD on a FIPProblem (``.qcbo``, ``.complete``) or on a bare QCBO.  See module docstring."""
@@ -140,6 +222,8 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
         raise QCGDError("iterations must be >= 1")
     if beta0 <= 0:
         raise QCGDError("beta0 must be > 0")
+    if lns_mode not in ("target", "penalty"):
+        raise QCGDError(f"lns_mode must be 'target' or 'penalty', got {lns_mode!r}")
     t_start = time.perf_counter()
     prob = problem if hasattr(problem, "complete") else None
     q = problem.qcbo if prob is not None else problem
@@ -190,7 +274,7 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
             cand.offer((rng.random((roundings, q.n)) < mx).astype(np.uint8), "randomized_rounding")
         infeas = float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi)))
         trace.append(dict(iteration=t, phase="cgal", relaxation=f * lift.obj_scale, infeasibility=infeas,
-                          dual_norm=float(np.linalg.norm(y)), max_abs_G=float(np.abs(Qt.Q.data).max(initial=0.0)),
+                          dual_norm=float(np.linalg.norm(y)), max_abs_G=_max_abs(Qt),
                           oracle_energy=float(E[b]), best_feasible=cand.best_obj, candidates=cand.count,
                           time_s=time.perf_counter() - t_start, oracle_calls=calls))
         t_done = t
@@ -202,36 +286,55 @@ def qcgd(problem, oracle="sa", oracle_kw=None, iterations: int = 60, beta0: floa
     if lns_steps and cand.best_x is not None:
         blocks = _neuron_blocks(prob) if prob is not None else None
         has_dual = lift.kind != "interval"
+        lam_lns = lns_lambda
         for s in range(lns_steps):
             if deadline is not None and time.perf_counter() > deadline:
                 break
             inc = cand.best_x
             score = 0.05 + np.abs(mx - inc)                       # where the mixture disagrees
+            ok = None
             if blocks is not None:
                 bw = np.array([score[bl[2]].sum() for bl in blocks])
                 k = rng.choice(len(blocks), p=bw / bw.sum())
-                _, _, wb, driven = blocks[k]
-                if len(wb) > lns_block:
+                l_b, j_b, wb, driven = blocks[k]
+                if lns_mode == "target":
+                    if len(wb) > lns_block:     # a random sub-block keeps successive QUBOs different
+                        wb = np.sort(rng.choice(wb, lns_block, replace=False, p=score[wb] / score[wb].sum()))
+                    Qs = target_qubo(prob, inc[:cand.n_w].copy(), l_b, j_b, wb)
+                    S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
+                    calls += 1
+                    X = np.repeat(inc[None, :cand.n_w], S.num_reads, axis=0)
+                    X[:, wb] = S.samples
+                    cand.offer(X, "lns")
+                    nz = len(wb)
+                if len(wb) > lns_block and lns_mode == "penalty":
                     wb = np.sort(rng.choice(wb, lns_block, replace=False, p=score[wb] / score[wb].sum()))
                 free = np.concatenate([wb, driven])
             else:
                 nb = min(lns_block, q.n)
                 free = np.sort(rng.choice(q.n, nb, replace=False, p=score / score.sum()))
-            parts = restricted_penalty(q, free, inc, slack_bits=lns_slack_bits)
-            lam = np.full(len(parts.rows), lns_lambda)
-            dual_w = np.where(has_dual, y + beta * np.maximum(z - _proj(z, lift.lo, lift.hi), 0), 0.0)
-            lam = np.maximum(lam, dual_w[parts.rows])
-            Qs = parts.qubo(lam, nn_weight=max(lns_lambda, float(dual_w[parts.nn_rows].max(initial=0.0))))
-            S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
-            calls += 1
-            X = parts.expand(S.samples, inc)
-            cand.offer(X, "lns")
+            if blocks is None or lns_mode == "penalty":
+                parts = restricted_penalty(q, free, inc, slack_bits=lns_slack_bits)
+                lam = np.full(len(parts.rows), lam_lns)
+                dual_w = np.where(has_dual, y + beta * np.maximum(z - _proj(z, lift.lo, lift.hi), 0), 0.0)
+                lam = np.maximum(lam, dual_w[parts.rows])
+                Qs = parts.qubo(lam, nn_weight=max(lam_lns, float(dual_w[parts.nn_rows].max(initial=0.0))))
+                S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
+                calls += 1
+                X = parts.expand(S.samples, inc)
+                # adaptive weight: raise it while the oracle's best sample violates the QCBO as decoded
+                # (before any completion), relax it slowly otherwise
+                ok = bool(q.is_feasible(X[[S.best_index]])[0])
+                lam_lns = lam_lns * 0.8 if ok else lam_lns * 2.0
+                lam_lns = float(np.clip(lam_lns, lns_lambda, 1e4 * lns_lambda))
+                cand.offer(X, "lns")
+                nz = parts.nz
             trace.append(dict(iteration=t_done + s + 1, phase="lns", relaxation=f * lift.obj_scale,
                               infeasibility=float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi))),
-                              dual_norm=float(np.linalg.norm(y)), max_abs_G=float(np.abs(Qs.Q.data).max(initial=0.0)),
+                              dual_norm=float(np.linalg.norm(y)), max_abs_G=_max_abs(Qs),
                               oracle_energy=float(S.best_energy), best_feasible=cand.best_obj,
                               candidates=cand.count, time_s=time.perf_counter() - t_start, oracle_calls=calls,
-                              block_size=int(len(free)), qubo_size=int(parts.nz)))
+                              qubo_size=int(nz), lns_lambda=lam_lns, sample_feasible=ok))
             bar.update(1)
     bar.close()
 
@@ -292,7 +395,7 @@ def random_search(prob, budget: int, seed: int = 0, chunk: int = 4096) -> dict:
 def oracle_from_args(args):
     name = getattr(args, "oracle", "sa")
     kw = {}
-    sweeps = getattr(args, "sweeps", None)
+    sweeps = getattr(args, "oracle_sweeps", None) or getattr(args, "sweeps", None)
     if name == "sa" and sweeps:
         kw["num_sweeps"] = int(sweeps)
     if name == "cim":
@@ -323,6 +426,7 @@ def solve_from_args(prob, args) -> dict:
            "iterations": res.iterations, "infeasibility": res.infeasibility, "best_from": res.best_from,
            "candidates": res.candidates, "sources": res.sources}
     if res.x is not None:
+        rep["x"] = np.asarray(res.x)          # the solve CLI pops it into "assignment"
         rep["weights"] = prob.decode(res.x).to_dict()
         net = prob.net
         rep["train_accuracy"] = prob.accuracy(res.x, net.X, net.Y)
