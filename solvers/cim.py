@@ -31,6 +31,7 @@ Each replica returns the best spin state it visited (as in cim-optimizer).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Optional
 
@@ -54,6 +55,21 @@ def quantize(values, bits: int, scale: float):
         out.eliminate_zeros()
         return out
     return np.round(values / q) * q
+
+
+def _blas_threads(n: Optional[int]):
+    """Limit BLAS threads for the dynamics (None: leave as is).
+
+    The per-step products are small (R x n @ n x n); with several BLAS threads on a busy
+    machine the threads wait on each other and a step can take 10-50x longer.
+    """
+    if n is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:          # optional: without it BLAS keeps its own setting
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(n), user_api="blas")
 
 
 def _spectral_norm(W, iters: int = 30) -> float:
@@ -112,6 +128,9 @@ class CIMOracle(Oracle):
         Store the (steps, R) energy of each replica's current state in
         ``info['trajectory']`` (problem units).
     dtype : numpy float dtype for the dynamics (float32 is ~2x faster for big n).
+    blas_threads : int or None, default 1
+        BLAS threads during the dynamics (threadpoolctl); 1 is the fastest and most stable
+        on a shared machine for the small per-step products; None leaves BLAS alone.
     init_amplitude : float, default 1e-3
         Uniform random initial amplitudes in ``[-init, init]``.
     """
@@ -127,7 +146,7 @@ class CIMOracle(Oracle):
                  time_limit: Optional[float] = None, stop_when: str = "any",
                  return_trajectory: bool = False, dtype=np.float32,
                  init_amplitude: float = 1e-3, dense_threshold: float = 0.1,
-                 x_max: float = 3.0):
+                 x_max: float = 3.0, blas_threads: Optional[int] = 1):
         if scheme not in ("cac", "ahc"):
             raise OracleError(f"scheme must be 'cac' or 'ahc', got {scheme!r}")
         if stop_when not in ("any", "all", "never"):
@@ -142,7 +161,8 @@ class CIMOracle(Oracle):
                            precision_bits=precision_bits, time_limit=time_limit,
                            stop_when=stop_when, return_trajectory=return_trajectory,
                            dtype=np.dtype(dtype), init_amplitude=init_amplitude,
-                           dense_threshold=dense_threshold, x_max=x_max)
+                           dense_threshold=dense_threshold, x_max=x_max,
+                           blas_threads=blas_threads)
 
     def __repr__(self):
         return f"CIMOracle({', '.join(f'{k}={v!r}' for k, v in self.params.items() if v is not None)})"
@@ -202,7 +222,10 @@ class CIMOracle(Oracle):
         if target_energy is not None:
             target_int = (float(target_energy) - offset) / lam + 1e-4 * max(1.0, abs(target_energy - offset) / lam)
 
-        # state: Z = [x; s] so one matmul gives both W~x (dynamics) and W~s (energy)
+        # dense: x @ W~ each step (R rows) and the spin field F = s @ W~ updated only on the
+        # columns whose spin flipped (late in a run few spins flip, so the energy is almost free);
+        # F is recomputed in full every ``refresh`` steps to stop float32 drift.
+        # sparse: [x; s] stacked, one sparse product per step.
         Z = np.empty((2 * R, m), dtype=dtype)
         x, s = Z[:R], Z[R:]
         x[...] = rng.uniform(-P["init_amplitude"], P["init_amplitude"], size=(R, m))
@@ -228,58 +251,81 @@ class CIMOracle(Oracle):
         a = np.full((R, 1), alpha, dtype=dtype)
         traj = [] if P["return_trajectory"] else None
         Y = np.empty((2 * R, m), dtype=dtype)
+        mvm, F = Y[:R], Y[R:]
+        s_new = np.empty((R, m), dtype=dtype)
         tmp = np.empty((R, m), dtype=dtype)
+        dx = np.empty((R, m), dtype=dtype)
+        de = np.empty((R, m), dtype=dtype)
+        s[...] = 0                      # forces a full field computation at step 0
+        max_inc = max(1, m // 8)        # beyond this many flipped columns a full product is cheaper
+        refresh = 256
         reached = np.zeros(R, dtype=bool)
         reached_step = np.full(R, -1, dtype=np.int64)
         t_start = time.perf_counter()
         time_limit = P["time_limit"]
         stop_reason = "num_steps"
         step = 0
-        for step in range(num_steps):
-            np.copysign(dtype.type(1), x, out=s)
-            if sparse:
-                Y[...] = (W @ Z.T).T
-            else:
-                np.matmul(Z, W, out=Y)
-            mvm, ls = Y[:R], Y[R:]
-            H = -0.5 * np.einsum("ij,ij->i", s, ls, dtype=np.float64)
-            if traj is not None:
-                traj.append(H)
-            imp = H < best_H - 1e-6
-            if imp.any():
-                best_H[imp] = H[imp]
-                best_s[imp] = s[imp]
-                last_imp[imp] = step
-            if target_int is not None:
-                newly = (~reached) & (best_H <= target_int)
-                reached_step[newly] = step
-                reached |= newly
-                sw = P["stop_when"]
-                if (sw == "any" and reached.any()) or (sw == "all" and reached.all()):
-                    stop_reason = "target"
+        with _blas_threads(P["blas_threads"]):
+            for step in range(num_steps):
+                np.copysign(dtype.type(1), x, out=s_new)
+                if sparse:
+                    s[...] = s_new
+                    Y[...] = (W @ Z.T).T
+                else:
+                    np.matmul(x, W, out=mvm)
+                    cols = np.flatnonzero((s_new != s).any(axis=0))
+                    if len(cols) > max_inc or step % refresh == 0:
+                        s[...] = s_new
+                        np.matmul(s, W, out=F)
+                    elif len(cols):
+                        D = s_new[:, cols] - s[:, cols]
+                        s[:, cols] = s_new[:, cols]
+                        F += D @ W[cols]
+                H = -0.5 * np.einsum("ij,ij->i", s, F, dtype=np.float64)
+                if traj is not None:
+                    traj.append(H)
+                imp = H < best_H - 1e-6
+                if imp.any():
+                    best_H[imp] = H[imp]
+                    best_s[imp] = s[imp]
+                    last_imp[imp] = step
+                if target_int is not None:
+                    newly = (~reached) & (best_H <= target_int)
+                    reached_step[newly] = step
+                    reached |= newly
+                    sw = P["stop_when"]
+                    if (sw == "any" and reached.any()) or (sw == "all" and reached.all()):
+                        stop_reason = "target"
+                        break
+                if cac:
+                    a[:, 0] = alpha + rho * np.tanh(delta * (H - best_H) / gap_scale)
+                    xi += gamma_dt
+                    stale = (step - last_imp) >= tau_steps
+                    if stale.any():
+                        xi[stale] = 0
+                        last_imp[stale] = step
+                # explicit Euler; e update uses x before the step
+                np.multiply(x, x, out=tmp)              # x^2
+                np.subtract(tmp, a, out=de)
+                de *= e
+                de *= -xi * dt
+                # x += dt*((p-1) x - mu x^3 + beta e W~x)
+                np.multiply(tmp, -mu, out=dx)
+                dx += lin
+                dx *= x
+                np.multiply(e, mvm, out=tmp)
+                tmp *= beta
+                dx += tmp
+                dx *= dt
+                x += dx
+                if noise_amp is not None:
+                    x += noise_amp * rng.standard_normal((R, m), dtype=dtype)
+                np.clip(x, -x_max, x_max, out=x)   # keeps explicit Euler stable for large e
+                e += de
+                np.clip(e, 1e-6, e_max, out=e)
+                if time_limit is not None and (step & 15) == 15 and time.perf_counter() - t_start > time_limit:
+                    stop_reason = "time_limit"
                     break
-            if cac:
-                a[:, 0] = alpha + rho * np.tanh(delta * (H - best_H) / gap_scale)
-                xi += gamma_dt
-                stale = (step - last_imp) >= tau_steps
-                if stale.any():
-                    xi[stale] = 0
-                    last_imp[stale] = step
-            # e update uses x before the step (explicit Euler)
-            np.multiply(x, x, out=tmp)              # x^2
-            de = (tmp - a) * e * (-xi * dt)
-            # x update: x += dt*((p-1) x - mu x^3 + beta e W~x)
-            dx = x * (lin - mu * tmp)
-            dx += beta * e * mvm
-            x += dt * dx
-            if noise_amp is not None:
-                x += noise_amp * rng.standard_normal((R, m), dtype=dtype)
-            np.clip(x, -x_max, x_max, out=x)   # keeps explicit Euler stable for large e
-            e += de
-            np.clip(e, 1e-6, e_max, out=e)
-            if time_limit is not None and (step & 15) == 15 and time.perf_counter() - t_start > time_limit:
-                stop_reason = "time_limit"
-                break
         steps_done = step + 1
         wall_dyn = time.perf_counter() - t_start
         spins = best_s.astype(np.int8)
