@@ -595,8 +595,8 @@ def check_transpile(qcbo: QCBO, n_cases: int = 1000, seed=0, lambdas=None, slack
 
 
 def __getattr__(name):
-    # the lifted matrices live in solvers.lifted (which imports this module); re-export lazily
+    # the lifted matrices live in solvers.lift (the one lifted-form module); re-export lazily
     if name in ("LiftedMatrices", "lmo_qubo", "lift_vectors"):
-        from . import lifted
-        return getattr(lifted, name)
+        from . import lift
+        return getattr(lift, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

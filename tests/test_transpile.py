@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from qcbo_model.problem import build_problem
 from qcbo_model.qcbo import QCBO
 from qcbo_model.spec import NetworkSpec
-from solvers.lifted import LiftedMatrices, lift_vectors, lmo_qubo
+from solvers.lift import LiftedMatrices, LiftedRows, LiftError, lift_vectors, lmo_qubo
 from solvers.transpile import (KIND_NONE, TranspileError, check_transpile, feed_dict, penalty_qubo_direct,
                                plan_transpile, qcbo_to_pyqubo)
 
@@ -313,6 +313,23 @@ def test_lifted_consistency(seed, integer):
         assert ev.min() >= -1e-9
 
 
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), integer=st.booleans())
+def test_lifted_rows_agree_with_lifted_matrices(seed, integer):
+    """The two views of the one lift (solvers.lift): LiftedRows (QCGD) and LiftedMatrices agree."""
+    q = random_qcbo(seed, integer)
+    R = LiftedRows.build(q)
+    L = LiftedMatrices(q)
+    X = all_bits(q.n)
+    assert np.allclose(R.objective(X) * R.obj_scale, L.objective_of(X), atol=1e-9)
+    assert np.allclose(R.lagrangian_qubo(np.zeros(R.m)).energy(X) * R.obj_scale, q.objective(X), atol=1e-9)
+    L.Pnn  # build the nonnegative forms
+    k = np.flatnonzero(L.has_nn)
+    r = L.row_of[k]
+    assert set(R.kind[r]) <= {"squared", "nonneg"}
+    assert np.allclose(R.values(X)[:, r] * R.scale[r], L.nn_of(X)[:, k], atol=1e-9)
+
+
 def test_lifted_on_fip():
     for form, ib in [("interval", None), ("exact", 2)]:
         p = fip_problem(form, ib)
@@ -335,7 +352,7 @@ def test_lmo_qubo(seed, sparse):
     V = lift_vectors(X)
     assert np.allclose(qb.energy(X), np.einsum("bi,ij,bj->b", V, G, V), atol=1e-12)
     assert qb.offset == G[0, 0]
-    with pytest.raises(TranspileError):
+    with pytest.raises(LiftError):
         lmo_qubo(np.zeros((2, 3)))
 
 
