@@ -72,6 +72,20 @@ def _blas_threads(n: Optional[int]):
     return threadpool_limits(limits=int(n), user_api="blas")
 
 
+def _top_eigpair(W, iters: int = 60):
+    """(signed eigenvalue, unit eigenvector) of the largest-|lambda| mode of symmetric dense W."""
+    v = np.cos(np.arange(W.shape[0]) * 1.2345) + 0.5
+    v = v / np.linalg.norm(v)
+    Wd = W.astype(np.float64)
+    for _ in range(iters):
+        w = Wd @ v
+        nw = np.linalg.norm(w)
+        if nw == 0:
+            return 0.0, v
+        v = w / nw
+    return float(v @ Wd @ v), v
+
+
 def _spectral_norm(W, iters: int = 30) -> float:
     """Largest |eigenvalue| of symmetric W by power iteration (fixed start: deterministic)."""
     v = np.cos(np.arange(W.shape[0]) * 1.2345) + 0.5
@@ -131,6 +145,12 @@ class CIMOracle(Oracle):
     blas_threads : int or None, default 1
         BLAS threads during the dynamics (threadpoolctl); 1 is the fastest and most stable
         on a shared machine for the small per-step products; None leaves BLAS alone.
+    split_mode : bool or None, default None
+        Dense only: treat the dominant eigenmode ``lam1 u u^T`` of ``W~`` implicitly
+        (Sherman-Morrison per replica, O(n)) and the rest ``W_r`` explicitly, so ``dt``
+        is set by ``||W_r||`` instead of ``|lam1|``.  Dense MaxCut (``lam1 ~ -N/2`` in
+        problem units) is stiff only through this one mode.  None: on when
+        ``lam1 < 0`` and ``|lam1| > 2 ||W_r||``; never used for ``lam1 > 0``.
     init_amplitude : float, default 1e-3
         Uniform random initial amplitudes in ``[-init, init]``.
     """
@@ -146,7 +166,8 @@ class CIMOracle(Oracle):
                  time_limit: Optional[float] = None, stop_when: str = "any",
                  return_trajectory: bool = False, dtype=np.float32,
                  init_amplitude: float = 1e-3, dense_threshold: float = 0.1,
-                 x_max: float = 3.0, blas_threads: Optional[int] = 1):
+                 x_max: float = 3.0, blas_threads: Optional[int] = 1,
+                 split_mode: Optional[bool] = None):
         if scheme not in ("cac", "ahc"):
             raise OracleError(f"scheme must be 'cac' or 'ahc', got {scheme!r}")
         if stop_when not in ("any", "all", "never"):
@@ -162,7 +183,7 @@ class CIMOracle(Oracle):
                            stop_when=stop_when, return_trajectory=return_trajectory,
                            dtype=np.dtype(dtype), init_amplitude=init_amplitude,
                            dense_threshold=dense_threshold, x_max=x_max,
-                           blas_threads=blas_threads)
+                           blas_threads=blas_threads, split_mode=split_mode)
 
     def __repr__(self):
         return f"CIMOracle({', '.join(f'{k}={v!r}' for k, v in self.params.items() if v is not None)})"
@@ -212,8 +233,21 @@ class CIMOracle(Oracle):
             W = sp.csr_matrix(W)
         # energy of the internal problem = lam * (-1/2 s W~ s) + offset (exact without quantization)
         offset = ising.offset
+        # rank-1 split W~ = W_r + lam1 u u^T (dense): the dominant mode is integrated implicitly
+        split = False
+        lam1, u = 0.0, None
+        if not sparse and P["split_mode"] is not False and m > 2:
+            lam1, u64 = _top_eigpair(W)
+            W_r = W.astype(np.float64) - lam1 * np.outer(u64, u64)
+            rest = _spectral_norm(W_r)
+            # only a negative (decaying) mode: the implicit factor 1 - c u.(e u) is then > 1
+            split = lam1 < 0 and (bool(P["split_mode"]) or abs(lam1) > 2.0 * rest)
+            if split:
+                W = W_r.astype(dtype)
+                u = u64.astype(dtype)[None, :]
+                norm_for_dt = rest
         if P["dt"] is None:
-            P["dt"] = min(0.1, 0.2 / _spectral_norm(W))
+            P["dt"] = min(0.1, 0.2 / (norm_for_dt if split else _spectral_norm(W)))
         num_steps = P["num_steps"] if P["num_steps"] is not None else max(8000, 100 * n)
         dt = dtype.type(P["dt"])
         tau = P["tau"] if P["tau"] is not None else 0.5 * n + 50
@@ -282,6 +316,8 @@ class CIMOracle(Oracle):
                         s[:, cols] = s_new[:, cols]
                         F += D @ W[cols]
                 H = -0.5 * np.einsum("ij,ij->i", s, F, dtype=np.float64)
+                if split:
+                    H -= 0.5 * lam1 * (s @ u[0]).astype(np.float64) ** 2
                 if traj is not None:
                     traj.append(H)
                 imp = H < best_H - 1e-6
@@ -318,6 +354,15 @@ class CIMOracle(Oracle):
                 dx += tmp
                 dx *= dt
                 x += dx
+                if split:
+                    # x_new = b + c (e*u) (u.x_new), c = dt beta lam1  ->  Sherman-Morrison per replica
+                    c = dt * beta * dtype.type(lam1)
+                    np.multiply(e, u, out=tmp)
+                    ub = x @ u[0]
+                    eu2 = tmp @ u[0]
+                    coef = (c * ub / (1 - c * eu2)).astype(dtype)
+                    tmp *= coef[:, None]
+                    x += tmp
                 if noise_amp is not None:
                     x += noise_amp * rng.standard_normal((R, m), dtype=dtype)
                 np.clip(x, -x_max, x_max, out=x)   # keeps explicit Euler stable for large e
@@ -333,7 +378,7 @@ class CIMOracle(Oracle):
             spins = spins[:, :n] * spins[:, n:n + 1]
         info = {"oracle": self.name, "scheme": P["scheme"], "steps": steps_done,
                 "stop_reason": stop_reason, "dynamics_time_s": wall_dyn, "scale": lam,
-                "auxiliary_field_spin": has_field, "sparse": sparse,
+                "auxiliary_field_spin": has_field, "sparse": sparse, "split_mode": split,
                 "params": {k: (str(v) if isinstance(v, np.dtype) else v) for k, v in P.items()}}
         info["params"].update(num_steps=num_steps, tau=tau, gamma=gamma, dt=P["dt"])
         if target_int is not None:

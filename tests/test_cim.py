@@ -58,7 +58,7 @@ def test_sparse_and_dense_paths_agree():
     g = Ising.from_coupling_file(f"{BENCH}/gset/G1.txt", maxcut=True)
     dense = Ising(None, g.dense_J())
     a = CIMOracle(num_steps=300, dense_threshold=1.0).sample(g, num_reads=2, seed=0)
-    b = CIMOracle(num_steps=300, dense_threshold=0.0).sample(dense, num_reads=2, seed=0)
+    b = CIMOracle(num_steps=300, dense_threshold=0.0, split_mode=False).sample(dense, num_reads=2, seed=0)
     assert a.info["sparse"] and not b.info["sparse"]
     assert np.allclose(a.energies, g.energy(a.spins))
     # float32 sums in different order may diverge late; early dynamics identical
@@ -90,3 +90,19 @@ def test_bad_parameters():
         CIMOracle(stop_when="sometimes")
     with pytest.raises(OracleError):
         CIMOracle().sample(QUBO(np.eye(3)), bogus=1)
+
+
+def test_split_mode_dense_maxcut():
+    """Dense MaxCut: the dominant (negative) mode is integrated implicitly, dt is no longer stiff."""
+    mc = Ising.from_coupling_file(f"{BENCH}/maxcut50/MC50_N=100_1.npy", maxcut=True)
+    ref = float(np.load(f"{BENCH}/maxcut50/MC50_N=100_ground_energies.npy")[0])
+    on = CIMOracle(return_trajectory=True).sample(mc, num_reads=16, seed=0)
+    off = CIMOracle(num_steps=50, split_mode=False).sample(mc, num_reads=2, seed=0)
+    assert on.info["split_mode"] and not off.info["split_mode"]
+    assert on.info["params"]["dt"] == 0.1 and off.info["params"]["dt"] < 0.05
+    # internal energy (split field + lam1 (s.u)^2 term) equals the exact energy of the read-out
+    assert np.allclose(on.energies, on.info["trajectory"].min(axis=0), atol=1e-3)
+    assert np.allclose(on.energies, mc.energy(on.spins))
+    assert on.best_energy == ref
+    sk = Ising.from_coupling_file(f"{BENCH}/sk/SK1_N=20_0.npy")
+    assert not CIMOracle(num_steps=10).sample(sk, num_reads=2, seed=0).info["split_mode"]
