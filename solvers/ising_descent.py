@@ -68,7 +68,7 @@ def code_map(net):
     return np.concatenate(q0), A
 
 
-def jacobian(net, codes, X):
+def jacobian(net, codes, X, return_inputs: bool = False):
     """Output pre-activations z (N, C) and J = dz/dq (N, C, n_q) of one network (codes [q_l (d, fan_in)]).
 
     Same arithmetic as :func:`qcbo_model.forward.exact_forward`: layer 1 z = kappa (v q^T + c q_b),
@@ -99,7 +99,10 @@ def jacobian(net, codes, X):
         if m > 0:
             dact = _dact(spec.activation[m - 1], zs[m - 1])                     # (N, d_in)
             G = np.einsum("ncj,ji->nci", G, scales[m] * codes[m][:, :ly.d_in]) * dact[:, None, :]
-    return zs[-1], np.concatenate(parts, axis=2)
+    J = np.concatenate(parts, axis=2)
+    if return_inputs:
+        return zs[-1], J, ins, scales
+    return zs[-1], J
 
 
 def _dact(name, z, eps=1e-6):
@@ -126,16 +129,17 @@ def _loss_derivs(name, z, y):
     return d1, np.maximum(d2, 0.0)
 
 
-def quadratic_model(net, w0, X=None, Y=None, A=None):
+def quadratic_model(net, w0, X=None, Y=None, A=None, return_metric: bool = False):
     """Gauss-Newton model of the exact training loss in the weight bits at w0: (L0, g (n_b,), H (n_b, n_b)).
 
-    m(w) = L0 + g^T (w - w0) + 1/2 (w - w0)^T H (w - w0), H = A^T J^T D J A / N (positive semidefinite)."""
+    m(w) = L0 + g^T (w - w0) + 1/2 (w - w0)^T H (w - w0), H = A^T J^T D J A / N (positive semidefinite).
+    ``return_metric`` also returns M (the activation trust metric, see ``ising_descent``)."""
     X = net.X if X is None else X
     Y = net.Y if Y is None else np.asarray(Y, float).reshape(len(X), -1)
     if A is None:
         A = code_map(net)[1]
     codes = [q[0] for q in codes_from_bits(net, np.asarray(w0)[None])]
-    z, J = jacobian(net, codes, X)
+    z, J, ins, scales = jacobian(net, codes, X, return_inputs=True)
     N, C, _ = J.shape
     from qcbo_model.splines import loss_fn
     L0 = float(loss_fn(net.spec.loss)(z, Y).sum(axis=1).mean())
@@ -143,7 +147,16 @@ def quadratic_model(net, w0, X=None, Y=None, A=None):
     Jw = J.reshape(N * C, -1) @ A                                              # (N C, n_b)
     g = Jw.T @ d1.reshape(-1) / N
     H = Jw.T @ (d2.reshape(-1, 1) * Jw) / N
-    return L0, g, H
+    if not return_metric:
+        return L0, g, H
+    # M: mean squared change of every neuron's pre-activation, d^T M d = (1/N) sum_l,n,j (dz_lnj)^2
+    blocks = []
+    for ly, inp, s in zip(net.layers, ins, scales):
+        G = (s * s) * (inp.T @ inp) / N
+        blocks += [G] * ly.d_out
+    from scipy.linalg import block_diag
+    M = A.T @ block_diag(*blocks) @ A
+    return L0, g, H, M
 
 
 def model_value(L0, g, H, w0, W, mu=0.0):
@@ -310,8 +323,9 @@ def _objective_fn(net, kind):
 
 
 def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, reads: int = 16,
-                  objective: str = "exact", mu0: float | None = None, patience: int = 12,
+                  objective: str = "exact", mu0: float | None = None, patience: int = 30,
                   correct: bool = True, archive: int = 256, ladder=(0.25, 1.0, 4.0),
+                  trust: str = "activation",
                   init_bits=None, seed: int = 0, time_limit: float | None = None,
                   progress: bool = False) -> IsingDescentResult:
     """Trust-region descent on the weight bits with one oracle call per iteration (module docstring).
@@ -319,6 +333,10 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
     ``init_bits`` (n_weight_bits,) start point; default: uniformly random valid codes from ``seed``.
     Stops after ``iterations`` oracle calls, ``time_limit`` seconds, when the oracle returns only the
     incumbent at mu <= mu_min ('converged'), or after ``patience`` calls without improvement ('stalled').
+    ``trust``: the trust term mu d^T M d.  'activation' (default): M = mean squared change of every
+    neuron's pre-activation (Levenberg-Marquardt in function space: the quadratic model of a tanh net
+    fails where hidden pre-activations move far, not where many bits flip); 'hamming': M = I, i.e.
+    mu Hamming(w, w0).
     ``ladder``: each iteration calls the oracle once per trust weight mu * f (f in ladder, reads split
     evenly); an accepted step moves mu to the weight that produced it, a rejection multiplies mu by 4,
     an iteration whose samples are all the incumbent divides it by 4.
@@ -326,6 +344,8 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
     Trace entries: it, model_energy (best oracle energy = model value + mu Hamming), model_pred (model
     value of the chosen candidate), objective (true objective after the step), candidate (its true
     objective), accepted, mu, hamming, oracle_calls, evaluations, time_s."""
+    if trust not in ("activation", "hamming"):
+        raise IsingDescentError(f"trust must be 'activation' or 'hamming', got {trust!r}")
     if iterations < 1 or reads < 1:
         raise IsingDescentError(f"iterations and reads must be >= 1, got {iterations}, {reads}")
     t0 = time.perf_counter()
@@ -354,11 +374,14 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
         from tqdm.auto import tqdm
         it = tqdm(it, desc=f"Ising descent ({orc.name})", unit="call")
     for k in it:
-        L0, g, H = quadratic_model(net, w, A=A)
-        if mu is None:   # scale of one flip in the model
-            one = np.abs(g * (1 - 2.0 * w)) + 0.5 * np.diag(H)
-            mu = float(mu0) if mu0 is not None else float(np.median(one))
-            mu_min = 1e-6 * max(mu, 1e-12)
+        L0, g, H, M = quadratic_model(net, w, A=A, return_metric=True)
+        if trust == "hamming":
+            M = np.eye(n_b)          # d^T I d = Hamming(w, w0) for binary w
+        else:   # plus a per-bit Hamming part: keeps the QUBO well conditioned when mu is large
+            M = M + np.diag(np.diag(M))
+        if mu is None:   # start where the trust term weighs like the model's own curvature
+            mu = float(mu0) if mu0 is not None else float(np.trace(H) / max(np.trace(M), 1e-300))
+            mu_min, mu_max = 1e-6 * max(mu, 1e-12), 1e6 * max(mu, 1e-12)
         excl = (pairs, 10.0 * (np.abs(H).sum() + np.abs(g).sum() + 1.0)) if pairs else None
         corr = _corrections(L0, g, H, w, arch_W, arch_f, n_b) if correct else np.zeros(n_b)
         # one oracle call per trust weight of the ladder mu * ladder; reads split between them
@@ -366,7 +389,7 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
         per = max(1, reads // len(ladder))
         Ss, src, energies = [], [], []
         for li, fac in enumerate(ladder):
-            qubo = model_qubo(L0, g, H, w, mu * fac + corr, excl)
+            qubo = model_qubo(L0, g, H + 2.0 * mu * fac * M, w, corr, excl)
             ts = time.perf_counter()
             ss = orc.sample(qubo, num_reads=per, seed=rng, **kw)
             o_time += time.perf_counter() - ts
@@ -402,6 +425,8 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
             else:
                 since += 1
                 mu *= 4.0
+                if mu > mu_max:       # even tiny trust regions hold no improving oracle sample
+                    status = "converged"
             rec["objective"] = L
         rec["evaluations"] = evals
         rec["time_s"] = time.perf_counter() - t0
