@@ -40,7 +40,7 @@ def run_one(pool, hidden, bits, intervals, N, time_limit, sym=False):
     return {"pool": pool, "d0": ds.X_train.shape[1], "hidden": list(hidden), "bits": list(bits),
             "K": list(intervals), "N": N, "n_binaries": prob.qcbo.n, "n_weight_bits": prob.n_weight_bits,
             "n_constraints": prob.qcbo.m, "n_products": r.n_products, "symmetry_breaking": sym,
-            "status": r.status, "objective": r.objective, "bound": r.bound, "gap": r.gap, "nodes": r.node_count,
+            "status": r.status, "feasible": r.feasible, "repaired": r.repaired, "objective": r.objective, "bound": r.bound, "gap": r.gap, "nodes": r.node_count,
             "solve_s": r.wall_time_s, "total_s": time.perf_counter() - t0,
             "test_accuracy": None if r.x is None else prob.accuracy(r.x, ds.X_test, ds.y_test),
             "symmetric_layers": symmetric_layers(prob.net)}

@@ -15,7 +15,7 @@ import numpy as np
 
 from qcbo_model.errors import QCBOError
 
-SOLVERS = ("auto", "qcgd", "sa-weights", "random", "ste", "highs")
+SOLVERS = ("auto", "ising-descent", "qcgd", "sa-weights", "random", "ste", "highs")
 
 
 class TrainError(QCBOError):
@@ -30,7 +30,10 @@ def _has(mod: str) -> bool:
 
 
 def default_solver() -> str:
-    """The best QCBO route available: QCGD (Ising oracle) when it exists, else SA on the weight bits."""
+    """The best Ising-oracle route available: the trust-region descent (solvers.ising_descent), else QCGD,
+    else SA on the weight bits (measured in docs/results.md, section "Ising-oracle route")."""
+    if _has("solvers.ising_descent"):
+        return "ising-descent"
     return "qcgd" if _has("solvers.qcgd") else "sa-weights"
 
 
@@ -54,6 +57,13 @@ def add_qcgd_options(p) -> None:
     g.add_argument("--oracle-sweeps", type=int, default=None, help="qcgd/penalty with --oracle sa: sweeps per call")
     g.add_argument("--cim-steps", type=int, default=None, help="qcgd/penalty with --oracle cim: steps per call")
     g.add_argument("--qcgd-time-limit", type=float, default=None, help="qcgd: time limit (s)")
+    g = p.add_argument_group("ising-descent (Gauss-Newton trust-region QUBOs over the weight bits)")
+    g.add_argument("--descent-iterations", type=int, default=100, help="ising-descent: iterations "
+                   "(3 oracle calls each, one per trust weight)")
+    g.add_argument("--descent-objective", default="exact", choices=["exact", "spline"],
+                   help="ising-descent: objective minimized (exact-activation training loss or the "
+                        "FIP spline loss = QCBO objective)")
+    g.add_argument("--descent-time-limit", type=float, default=None, help="ising-descent: time limit (s)")
 
 
 def _oracle_kw(args) -> dict:
@@ -80,7 +90,9 @@ def register(subparsers, add_model_options) -> None:
     add_model_options(t)
     t.add_argument("--solver", default="auto", choices=SOLVERS,
                    help=f"auto = {default_solver()} here (qcgd when solvers.qcgd exists)")
-    t.add_argument("--oracle", default="cim", help="qcgd: Ising oracle (cim, sa, exact, greedy, dimod)")
+    t.add_argument("--oracle", default=None, help="Ising oracle (cim, sa, sa-fast, exact, greedy, dimod; "
+                   "ising-descent also random, random-local controls). Default: sa-fast for ising-descent, "
+                   "cim for qcgd")
     add_budget_options(t)
     add_qcgd_options(t)
     t.add_argument("--report", default=None, help="JSON report file")
@@ -103,7 +115,7 @@ def register(subparsers, add_model_options) -> None:
     add_model_options(b)
     add_budget_options(b)
     add_qcgd_options(b)
-    b.add_argument("--oracle", default="cim", help="Ising oracle for qcgd and penalty")
+    b.add_argument("--oracle", default=None, help="Ising oracle for qcgd and penalty (default cim)")
     b.add_argument("--methods", default="logreg,ste,sa-weights,random,penalty,exhaustive",
                    help="comma list; unavailable ones are reported as skipped")
     b.add_argument("--report", default=None)
@@ -118,7 +130,18 @@ def solve(prob, solver: str, args, progress: bool = True) -> dict:
         solver = default_solver()
     seed = args.seed
     out = {"solver": solver, "oracle": None, "oracle_calls": 0, "trace": [], "info": {}}
-    if solver == "qcgd":
+    if getattr(args, "oracle", None) is None:
+        args.oracle = "sa-fast" if solver == "ising-descent" else "cim"
+    if solver == "ising-descent":
+        from solvers.ising_descent import solve_from_args as _descent
+        args.no_progress = not progress
+        r = _descent(prob, args)
+        x = r.pop("x")
+        tr = r.pop("trace")
+        out.update(oracle=r["oracle"], oracle_calls=int(r["oracle_calls"]),
+                   trace=[float(e["objective"]) for e in tr], info={**r, "iteration_trace": tr})
+        out["trace_kind"] = f"{r['objective_kind']} training objective per iteration"
+    elif solver == "qcgd":
         if not _has("solvers.qcgd"):
             raise TrainError("solver 'qcgd' is not available in this installation (solvers.qcgd missing); "
                              "use --solver sa-weights|random|ste|highs")
@@ -379,6 +402,8 @@ def run_baselines(args, ds=None, methods=None, progress: bool = False) -> dict:
 
 
 def cmd_baseline(args) -> int:
+    if getattr(args, "oracle", None) is None:
+        args.oracle = "cim"
     from qcbo_qnn.cli import write_json
     rep = run_baselines(args, progress=not args.no_progress and sys.stderr.isatty())
     print(f"{rep['dataset']} classes {rep['classes']}  n_train {rep['n_train']}  n_test {rep['n_test']}  "

@@ -148,7 +148,7 @@ def add_symmetry_breaking(model, net, layers=None) -> int:
 class HighsResult:
     """Outcome of one HiGHS run; ``x`` is a full assignment in the canonical QCBO variable order."""
 
-    status: str                 # optimal | time_limit | no_incumbent | infeasible | error | <other>
+    status: str                 # optimal | time_limit | tolerance_violation | no_incumbent | infeasible | error
     termination: str            # Pyomo TerminationCondition name
     objective: float | None     # QCBO objective at the rounded incumbent (None without one)
     solver_objective: float | None  # what HiGHS reported (linearized model)
@@ -163,6 +163,8 @@ class HighsResult:
     n_milp_variables: int = 0
     n_milp_constraints: int = 0
     symmetry_rows: int = 0
+    max_violation: float = 0.0  # largest QCBO violation of HiGHS's own point (0 when feasible)
+    repaired: bool = False      # the point violated the QCBO and was repaired by forward completion
     time_limit: float | None = None
     rel_gap: float | None = None
     solver: str = "highs"
@@ -172,6 +174,11 @@ class HighsResult:
         if self.objective is None:
             return f"no incumbent ({self.termination})"
         g = "n/a" if self.gap is None else f"{self.gap:.3g}"
+        if self.repaired:
+            return (f"HiGHS's point violated the QCBO by {self.max_violation:.3g} (within the MILP feasibility "
+                    f"tolerance); its weights were repaired by forward completion: feasible objective "
+                    f"{self.objective:.10g}, bound {self.bound} holds for the tolerance-relaxed MILP only, "
+                    f"gap {g}; not a certificate of optimality")
         if self.status == "optimal":
             return f"optimal within gap {g} (objective {self.objective:.10g}, bound {self.bound:.10g})"
         if self.status == "time_limit":
@@ -211,8 +218,10 @@ def solve_pyomo_highs(model, time_limit=None, rel_gap=0.0, threads=None, tee=Fal
             del kw["abs_gap"]
     if threads is not None:
         kw["threads"] = int(threads)
-    if options:
-        kw["solver_options"] = dict(options)
+    # Tight feasibility tolerances: with HiGHS's default 1e-6 a pre-activation a hair below a
+    # breakpoint can be put in the next sub-interval, which the QCBO then rejects.
+    kw["solver_options"] = {"mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9,
+                            **(options or {})}
     t0 = time.perf_counter()
     res = opt.solve(model, **kw)
     wall = time.perf_counter() - t0
@@ -244,7 +253,8 @@ def solve_highs(prob, time_limit: float | None = 60.0, rel_gap: float = 0.0, thr
     term = res.termination_condition.name
     status = _STATUS.get(term, term)
     x = obj = None
-    feasible = False
+    feasible = repaired = False
+    max_viol = 0.0
     if prim is not None:
         x = np.zeros(qcbo.n, dtype=np.uint8)
         for v, val in prim.items():
@@ -252,8 +262,16 @@ def solve_highs(prob, time_limit: float | None = 60.0, rel_gap: float = 0.0, thr
             if name.startswith("prod["):
                 continue
             x[qcbo.var_index(name)] = 1 if val is not None and val > 0.5 else 0
-        obj = float(qcbo.objective(x)[0])
+        max_viol = float(qcbo.violations(x[None]).max(initial=0.0))
         feasible = bool(qcbo.is_feasible(x)[0])
+        if not feasible:
+            # keep the weights, recompute every indicator/slack bit by forward completion
+            x = prob.complete(x[None, :prob.n_weight_bits])[0]
+            feasible = bool(qcbo.is_feasible(x)[0])
+            repaired = True
+            if status == "optimal":
+                status = "tolerance_violation"
+        obj = float(qcbo.objective(x)[0])
     elif status == "time_limit":
         status = "no_incumbent"
     bound = res.objective_bound
@@ -264,4 +282,4 @@ def solve_highs(prob, time_limit: float | None = 60.0, rel_gap: float = 0.0, thr
                        node_count=None if nodes is None else int(nodes), feasible=feasible, x=x,
                        weights=None if x is None else prob.decode(x).to_dict(), n_products=m.n_products,
                        n_milp_variables=n_vars, n_milp_constraints=n_cons, symmetry_rows=n_sym,
-                       time_limit=time_limit, rel_gap=rel_gap)
+                       max_violation=max_viol, repaired=repaired, time_limit=time_limit, rel_gap=rel_gap)

@@ -37,6 +37,7 @@ SOLVERS = {
     "exhaustive": _solve_exhaustive,
     "qcgd": ("solvers.qcgd", "solve_from_args"),
     "penalty": ("solvers.penalty", "solve_from_args"),
+    "ising-descent": ("solvers.ising_descent", "solve_from_args"),
 }
 
 
@@ -73,7 +74,8 @@ def register(subparsers, add_model_options) -> None:
                    help="order interchangeable hidden neurons by their first weight code (highs)")
     g.add_argument("--report", default=None, help="write the report JSON here")
     g = p.add_argument_group("QCGD / penalty")
-    g.add_argument("--oracle", default="sa", choices=["cim", "sa", "exact", "greedy", "dimod"])
+    g.add_argument("--oracle", default="sa", choices=["cim", "sa", "sa-fast", "exact", "greedy", "dimod",
+                                                      "random", "random-local"])
     g.add_argument("--iterations", type=int, default=50)
     g.add_argument("--beta0", type=float, default=1.0)
     g.add_argument("--trace", default=None, help="write the per-iteration trace JSON here")

@@ -87,3 +87,26 @@ def test_symmetry_breaking_refused_without_symmetry():
         pytest.skip("quantile draws happened to coincide")
     with pytest.raises(HighsError, match="not interchangeable"):
         add_symmetry_breaking(prob.pyomo_model(), prob.net, layers=[1])
+
+
+def test_point_outside_the_qcbo_is_repaired_and_not_called_optimal(monkeypatch):
+    """If HiGHS returns a point the QCBO rejects (its tolerance), the result says so and repairs it."""
+    import solvers.highs as H
+    prob = small_problem(seed=3, N=4, hidden=(2,), bits=(1, 1), intervals=(2, 3))
+    orig = H.solve_pyomo_highs
+
+    def corrupt(model, **kw):
+        res, prim, wall = orig(model, **kw)
+        for v in list(prim):          # move one output indicator to a wrong sub-interval
+            if v.name.startswith("delta[2,0,0,") and prim[v] > 0.5:
+                k = int(v.name.rstrip("]").split(",")[-1])
+                prim[v] = 0.0
+                prim[model.delta[2, 0, 0, (k + 1) % 3]] = 1.0
+                break
+        return res, prim, wall
+
+    monkeypatch.setattr(H, "solve_pyomo_highs", corrupt)
+    r = H.solve_highs(prob, time_limit=30)
+    assert r.repaired and r.feasible and r.max_violation > 0
+    assert r.status == "tolerance_violation" and "not a certificate" in r.statement
+    np.testing.assert_allclose(r.objective, prob.qcbo.objective(prob.complete(r.x[None, :prob.n_weight_bits]))[0])
