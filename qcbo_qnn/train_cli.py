@@ -63,6 +63,11 @@ def add_qcgd_options(p) -> None:
     g.add_argument("--descent-objective", default="exact", choices=["exact", "spline"],
                    help="ising-descent: objective minimized (exact-activation training loss or the "
                         "FIP spline loss = QCBO objective)")
+    g.add_argument("--descent-blocks", default="neuron", choices=["neuron", "all"],
+                   help="ising-descent: QUBO over one hidden neuron's bits + the output bits per iteration "
+                        "(neuron, cycled) or over all weight bits")
+    g.add_argument("--descent-sharpness", type=float, default=8.0,
+                   help="ising-descent: minimize loss(s z)/s (s > 1 tracks the error count; 1 = plain loss)")
     g.add_argument("--descent-time-limit", type=float, default=None, help="ising-descent: time limit (s)")
 
 

@@ -374,8 +374,8 @@ def _objective_fn(net, kind, sharpness=1.0):
 def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, reads: int = 16,
                   objective: str = "exact", mu0: float | None = None, patience: int = 30,
                   correct: bool = True, archive: int = 256, ladder=(0.25, 1.0, 4.0),
-                  trust: str = "activation", blocks: str = "all", path: bool = False,
-                  sharpness: float = 1.0,
+                  trust: str = "activation", blocks: str = "neuron", path: bool = False,
+                  sharpness: float = 8.0,
                   init_bits=None, seed: int = 0, time_limit: float | None = None,
                   progress: bool = False) -> IsingDescentResult:
     """Trust-region descent on the weight bits with one oracle call per iteration (module docstring).
@@ -542,6 +542,8 @@ def solve_from_args(prob, args) -> dict:
                         objective=getattr(args, "descent_objective", None) or "exact",
                         seed=int(getattr(args, "seed", 0) or 0),
                         time_limit=getattr(args, "descent_time_limit", None),
+                        blocks=getattr(args, "descent_blocks", None) or "neuron",
+                        sharpness=float(getattr(args, "descent_sharpness", None) or 8.0),
                         progress=not getattr(args, "no_progress", False))
     rep = {"solver": "ising-descent", "status": res.status, "objective": res.objective, "bound": None,
            "gap": None, "feasible": bool(prob.qcbo.is_feasible(res.x[None])[0]), "x": res.x,
