@@ -129,11 +129,12 @@ def _loss_derivs(name, z, y):
     return d1, np.maximum(d2, 0.0)
 
 
-def quadratic_model(net, w0, X=None, Y=None, A=None, return_metric: bool = False):
+def quadratic_model(net, w0, X=None, Y=None, A=None, return_metric: bool = False, sharpness: float = 1.0):
     """Gauss-Newton model of the exact training loss in the weight bits at w0: (L0, g (n_b,), H (n_b, n_b)).
 
     m(w) = L0 + g^T (w - w0) + 1/2 (w - w0)^T H (w - w0), H = A^T J^T D J A / N (positive semidefinite).
-    ``return_metric`` also returns M (the activation trust metric, see ``ising_descent``)."""
+    ``return_metric`` also returns M (the activation trust metric, see ``ising_descent``).
+    ``sharpness`` s models the sharpened loss loss(s z, y) / s instead (s = 1: the training loss)."""
     X = net.X if X is None else X
     Y = net.Y if Y is None else np.asarray(Y, float).reshape(len(X), -1)
     if A is None:
@@ -142,8 +143,10 @@ def quadratic_model(net, w0, X=None, Y=None, A=None, return_metric: bool = False
     z, J, ins, scales = jacobian(net, codes, X, return_inputs=True)
     N, C, _ = J.shape
     from qcbo_model.splines import loss_fn
-    L0 = float(loss_fn(net.spec.loss)(z, Y).sum(axis=1).mean())
-    d1, d2 = _loss_derivs(net.spec.loss, z, Y)
+    s = float(sharpness)
+    L0 = float(loss_fn(net.spec.loss)(s * z, Y).sum(axis=1).mean()) / s
+    d1, d2 = _loss_derivs(net.spec.loss, s * z, Y)
+    d2 = s * d2
     Jw = J.reshape(N * C, -1) @ A                                              # (N C, n_b)
     g = Jw.T @ d1.reshape(-1) / N
     H = Jw.T @ (d2.reshape(-1, 1) * Jw) / N
@@ -219,6 +222,47 @@ def _corrections(L0, g, H, w0, W, f, n_b, max_flips=1):
     err = f[keep] - model_value(L0, g, H, w0, W[keep])
     per = np.maximum(err, 0.0) / nf[keep]
     return np.max(np.where(D[keep], per[:, None], 0.0), axis=0)
+
+
+def neuron_blocks(net):
+    """Bit-index blocks for block steps: one per hidden neuron (its incoming weight bits) plus all
+    output-layer bits in every block (the output weights couple to every hidden neuron).  A network
+    without hidden layers has one block (all bits)."""
+    starts, pos = [], 0
+    for ly in net.layers:
+        starts.append(pos)
+        pos += ly.d_out * ly.fan_in * ly.code.n_bits
+    out = np.arange(starts[-1], pos)
+    blocks = []
+    for ly, s0 in zip(net.layers[:-1], starts[:-1]):
+        per = ly.fan_in * ly.code.n_bits
+        blocks += [np.concatenate([np.arange(s0 + j * per, s0 + (j + 1) * per), out]) for j in range(ly.d_out)]
+    return blocks or [np.arange(pos)]
+
+
+def path_points(g, H, w0, S):
+    """Prefixes of every proposal's flip set, flips ordered by their single-flip model change.
+
+    For each row s of S (B, n) with flip set F = {i: s_i != w0_i}, the flips are sorted by
+    g_i d_i + H_ii / 2 (d_i = s_i - w0_i, most negative first) and the points w0 + first k flips,
+    k = 1..|F|, are returned (rows, a subset of the oracle's proposal each) with the index of the source row."""
+    w0 = np.asarray(w0)
+    D = S.astype(float) - w0[None].astype(float)                             # (B, n) in {-1, 0, 1}
+    gain = np.where(D != 0, D * g[None] + 0.5 * np.diag(H)[None], np.inf)
+    order = np.argsort(gain, axis=1)
+    nf = (D != 0).sum(axis=1)
+    rows, src = [], []
+    for b in np.flatnonzero(nf > 0):       # one vectorized triangle per proposal
+        k = nf[b]
+        idx = order[b, :k]
+        tri = np.tril(np.ones((k, k), bool))                                  # prefix masks
+        P = np.repeat(w0[None], k, axis=0)
+        P[:, idx] = np.where(tri, S[b, idx][None], w0[idx][None])
+        rows.append(P)
+        src.append(np.full(k, b))
+    if not rows:
+        return np.zeros((0, len(w0)), w0.dtype), np.zeros(0, int)
+    return np.concatenate(rows), np.concatenate(src)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,7 +358,12 @@ class IsingDescentResult:
         return d
 
 
-def _objective_fn(net, kind):
+def _objective_fn(net, kind, sharpness=1.0):
+    if kind == "exact" and sharpness != 1.0:
+        from qcbo_model.forward import exact_forward
+        from qcbo_model.splines import loss_fn
+        lf, s = loss_fn(net.spec.loss), float(sharpness)
+        return lambda W: lf(s * exact_forward(net, codes_from_bits(net, W), net.X), net.Y[None]).sum(axis=2).mean(axis=1) / s
     if kind == "exact":
         return lambda W: exact_loss(net, codes_from_bits(net, W))
     if kind == "spline":
@@ -325,7 +374,8 @@ def _objective_fn(net, kind):
 def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, reads: int = 16,
                   objective: str = "exact", mu0: float | None = None, patience: int = 30,
                   correct: bool = True, archive: int = 256, ladder=(0.25, 1.0, 4.0),
-                  trust: str = "activation",
+                  trust: str = "activation", blocks: str = "neuron", path: bool = False,
+                  sharpness: float = 8.0,
                   init_bits=None, seed: int = 0, time_limit: float | None = None,
                   progress: bool = False) -> IsingDescentResult:
     """Trust-region descent on the weight bits with one oracle call per iteration (module docstring).
@@ -341,18 +391,28 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
     evenly); an accepted step moves mu to the weight that produced it, a rejection multiplies mu by 4,
     an iteration whose samples are all the incumbent divides it by 4.
     ``correct``: per-bit model correction from the last ``archive`` evaluated points (``_corrections``).
+    ``blocks``: 'all' (one QUBO over every weight bit) or 'neuron' (cycle over blocks of one hidden
+    neuron's incoming bits + all output bits, ``neuron_blocks``; smaller steps, better predicted).
+    ``path``: also score the prefixes of every proposal's flip set in the order of model gain
+    (``path_points``); every scored point is still (part of) an oracle sample.
+    ``sharpness`` s: minimize loss(s z, y) / s (exact objective; s > 1 moves the logistic loss towards
+    the error count, which is what test accuracy measures; s = 1: the plain training loss).
     Trace entries: it, model_energy (best oracle energy = model value + mu Hamming), model_pred (model
     value of the chosen candidate), objective (true objective after the step), candidate (its true
     objective), accepted, mu, hamming, oracle_calls, evaluations, time_s."""
     if trust not in ("activation", "hamming"):
         raise IsingDescentError(f"trust must be 'activation' or 'hamming', got {trust!r}")
+    if blocks not in ("all", "neuron"):
+        raise IsingDescentError(f"blocks must be 'all' or 'neuron', got {blocks!r}")
     if iterations < 1 or reads < 1:
         raise IsingDescentError(f"iterations and reads must be >= 1, got {iterations}, {reads}")
     t0 = time.perf_counter()
     net = prob.net
     orc = make_oracle(oracle, oracle_kw)
     rng = np.random.default_rng(seed)
-    f = _objective_fn(net, objective)
+    if not sharpness > 0:
+        raise IsingDescentError(f"sharpness must be > 0, got {sharpness}")
+    f = _objective_fn(net, objective, sharpness)
     _, A = code_map(net)
     n_b = A.shape[1]
     if init_bits is None:
@@ -364,6 +424,7 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
             raise IsingDescentError(f"init_bits must have {n_b} entries, got {w.shape}")
         w = bits_from_codes(net, codes_from_bits(net, w[None]))[0]
     pairs = _ternary_pairs(net)
+    blist = neuron_blocks(net) if blocks == "neuron" else [np.arange(n_b)]
     L = float(f(w[None])[0])
     trace, calls, evals, acc_n, since, o_time = [], 0, 1, 0, 0, 0.0
     mu = None
@@ -374,7 +435,7 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
         from tqdm.auto import tqdm
         it = tqdm(it, desc=f"Ising descent ({orc.name})", unit="call")
     for k in it:
-        L0, g, H, M = quadratic_model(net, w, A=A, return_metric=True)
+        L0, g, H, M = quadratic_model(net, w, A=A, return_metric=True, sharpness=sharpness)
         if trust == "hamming":
             M = np.eye(n_b)          # d^T I d = Hamming(w, w0) for binary w
         else:   # plus a per-bit Hamming part: keeps the QUBO well conditioned when mu is large
@@ -382,25 +443,39 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
         if mu is None:   # start where the trust term weighs like the model's own curvature
             mu = float(mu0) if mu0 is not None else float(np.trace(H) / max(np.trace(M), 1e-300))
             mu_min, mu_max = 1e-6 * max(mu, 1e-12), 1e6 * max(mu, 1e-12)
-        excl = (pairs, 10.0 * (np.abs(H).sum() + np.abs(g).sum() + 1.0)) if pairs else None
         corr = _corrections(L0, g, H, w, arch_W, arch_f, n_b) if correct else np.zeros(n_b)
+        bi = blist[k % len(blist)]
+        pos = np.full(n_b, -1)
+        pos[bi] = np.arange(len(bi))
+        bp = [(pos[i], pos[j]) for i, j in pairs if pos[i] >= 0 and pos[j] >= 0]
+        gb, Hb = g[bi], H[np.ix_(bi, bi)]
+        excl = (bp, 10.0 * (np.abs(Hb).sum() + np.abs(gb).sum() + 1.0)) if bp else None
         # one oracle call per trust weight of the ladder mu * ladder; reads split between them
-        kw = {"center": w} if isinstance(orc, LocalRandomOracle) else {}
+        kw = {"center": w[bi]} if isinstance(orc, LocalRandomOracle) else {}
         per = max(1, reads // len(ladder))
         Ss, src, energies = [], [], []
         for li, fac in enumerate(ladder):
-            qubo = model_qubo(L0, g, H + 2.0 * mu * fac * M, w, corr, excl)
+            qubo = model_qubo(L0, gb, Hb + 2.0 * mu * fac * M[np.ix_(bi, bi)], w[bi], corr[bi], excl)
             ts = time.perf_counter()
             ss = orc.sample(qubo, num_reads=per, seed=rng, **kw)
             o_time += time.perf_counter() - ts
             calls += 1
-            Ss.append(bits_from_codes(net, codes_from_bits(net, ss.samples)))   # valid code words
+            Wf = np.repeat(w[None], len(ss.samples), axis=0)
+            Wf[:, bi] = ss.samples
+            Ss.append(bits_from_codes(net, codes_from_bits(net, Wf)))   # valid code words
             src.append(np.full(len(ss.samples), li))
             energies.append(ss.best_energy)
         S, first = np.unique(np.concatenate(Ss), axis=0, return_index=True)
         src = np.concatenate(src)[first]
         new = np.any(S != w[None], axis=1)
         S, src = S[new], src[new]
+        if path and len(S):
+            P, ps = path_points(g, H, w, S)
+            P = bits_from_codes(net, codes_from_bits(net, P))
+            S, first = np.unique(np.concatenate([S, P]), axis=0, return_index=True)
+            src = np.concatenate([src, src[ps]])[first]
+            new = np.any(S != w[None], axis=1)
+            S, src = S[new], src[new]
         rec = {"it": k, "model_energy": float(min(energies)), "mu": mu, "oracle_calls": calls}
         if len(S) == 0:     # the model has no improving move even at the smallest trust weight
             rec.update(objective=L, candidate=None, model_pred=None, accepted=False, hamming=0)
@@ -467,6 +542,8 @@ def solve_from_args(prob, args) -> dict:
                         objective=getattr(args, "descent_objective", None) or "exact",
                         seed=int(getattr(args, "seed", 0) or 0),
                         time_limit=getattr(args, "descent_time_limit", None),
+                        blocks=getattr(args, "descent_blocks", None) or "neuron",
+                        sharpness=float(getattr(args, "descent_sharpness", None) or 8.0),
                         progress=not getattr(args, "no_progress", False))
     rep = {"solver": "ising-descent", "status": res.status, "objective": res.objective, "bound": None,
            "gap": None, "feasible": bool(prob.qcbo.is_feasible(res.x[None])[0]), "x": res.x,

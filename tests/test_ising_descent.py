@@ -8,8 +8,9 @@ from hypothesis import given, settings, strategies as st
 from qcbo_model.forward import codes_from_bits, exact_forward, exact_loss
 from qcbo_model.problem import build_problem
 from qcbo_model.spec import NetworkSpec
+from qcbo_model.splines import loss_fn
 from solvers.ising_descent import (IsingDescentError, code_map, ising_descent, jacobian, model_qubo,
-                                   model_value, quadratic_model)
+                                   model_value, neuron_blocks, path_points, quadratic_model)
 
 
 def _tiny(seed=0, n=12, bits=(1, 1), d=4):
@@ -69,11 +70,13 @@ def test_qubo_equals_model_random(n, seed, mu):
     assert np.allclose(q.energy(W), model_value(0.7, g, H, w0, W, mu), atol=1e-9)
 
 
-@pytest.mark.parametrize("trust", ["activation", "hamming"])
-def test_exact_oracle_accepted_steps_decrease_objective(trust):
+@pytest.mark.parametrize("trust,blocks,path", [("activation", "all", False), ("hamming", "all", False),
+                                               ("activation", "neuron", True)])
+def test_exact_oracle_accepted_steps_decrease_objective(trust, blocks, path):
     prob = _tiny(seed=4)
     assert prob.n_weight_bits <= 24
-    r = ising_descent(prob, oracle="exact", iterations=15, reads=3, seed=0, trust=trust)
+    r = ising_descent(prob, oracle="exact", iterations=15, reads=3, seed=0, trust=trust, blocks=blocks,
+                      path=path, sharpness=1.0)
     objs = [e["objective"] for e in r.trace]
     assert all(b <= a for a, b in zip(objs, objs[1:]))
     for e in r.trace:
@@ -82,6 +85,70 @@ def test_exact_oracle_accepted_steps_decrease_objective(trust):
     assert r.minimized == pytest.approx(float(exact_loss(prob.net, codes_from_bits(prob.net, r.wbits[None]))[0]))
     assert prob.qcbo.is_feasible(r.x[None])[0]
     assert r.objective == pytest.approx(float(prob.qcbo.objective(r.x[None])[0]))
+
+
+def test_sharpened_objective_and_model():
+    """sharpness s: the minimized value is loss(s z)/s and the model's L0, g match it (finite differences)."""
+    prob = _tiny(seed=6)
+    net, s = prob.net, 8.0
+    r = ising_descent(prob, oracle="exact", iterations=6, reads=3, seed=0, sharpness=s)
+    z = exact_forward(net, codes_from_bits(net, r.wbits[None]), net.X)[0]
+    assert r.minimized == pytest.approx(float(loss_fn(net.spec.loss)(s * z, net.Y).sum(axis=1).mean() / s))
+    w0 = r.wbits
+    L0, g, H = quadratic_model(net, w0, sharpness=s)
+    assert L0 == pytest.approx(r.minimized)
+    assert np.all(np.linalg.eigvalsh(H) > -1e-10)
+    q0, A = code_map(net)
+
+    def f(q):
+        codes, pos = [], 0
+        for ly in net.layers:
+            k = ly.d_out * ly.fan_in
+            codes.append(q[pos:pos + k].reshape(1, ly.d_out, ly.fan_in))
+            pos += k
+        zz = exact_forward(net, codes, net.X)[0]
+        return loss_fn(net.spec.loss)(s * zz, net.Y).sum(axis=1).mean() / s
+    q = q0 + A @ w0
+    e = 1e-6
+    gq = np.array([(f(q + e * u) - f(q - e * u)) / (2 * e) for u in np.eye(len(q))])
+    assert np.allclose(g, A.T @ gq, atol=1e-6)
+
+
+def test_neuron_blocks_cover_bits():
+    prob = _tiny(bits=(1, 2))
+    net, n = prob.net, prob.n_weight_bits
+    blocks = neuron_blocks(net)
+    n_out = net.layers[-1].d_out * net.layers[-1].fan_in * net.layers[-1].code.n_bits
+    out = set(range(n - n_out, n))
+    assert len(blocks) == net.layers[0].d_out
+    assert set(np.concatenate(blocks).tolist()) == set(range(n))
+    assert all(out <= set(b.tolist()) for b in blocks)
+    hid = [set(b.tolist()) - out for b in blocks]
+    assert sum(len(h) for h in hid) == n - n_out and all(len(h) == net.layers[0].fan_in for h in hid)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 10), st.integers(0, 10_000))
+def test_path_points_are_ordered_prefixes(n, seed):
+    rng = np.random.default_rng(seed)
+    B = rng.normal(size=(n, n))
+    H, g = B @ B.T, rng.normal(size=n)
+    w0, S = rng.integers(0, 2, n), rng.integers(0, 2, (3, n))
+    P, src = path_points(g, H, w0, S)
+    nf = (S != w0).sum(axis=1)
+    assert len(P) == nf.sum()
+    for b in range(3):
+        Pb = P[src == b]
+        F = S[b] != w0
+        hd = (Pb != w0).sum(axis=1)
+        assert np.array_equal(hd, np.arange(1, nf[b] + 1))                    # one more flip each
+        assert np.all((Pb == w0) | (Pb == S[b]))                                  # flips of s only
+        if nf[b]:
+            assert np.array_equal(Pb[-1], S[b])
+            d = S[b] - w0
+            first = np.flatnonzero(Pb[0] != w0)[0]
+            gain = d * g + 0.5 * np.diag(H)
+            assert gain[first] == pytest.approx(gain[F].min())
 
 
 def test_seed_reproduces_and_controls_run():
@@ -102,3 +169,7 @@ def test_bad_settings_raise():
         ising_descent(prob, objective="nope", iterations=1)
     with pytest.raises(IsingDescentError):
         ising_descent(prob, trust="nope", iterations=1)
+    with pytest.raises(IsingDescentError):
+        ising_descent(prob, blocks="nope", iterations=1)
+    with pytest.raises(IsingDescentError):
+        ising_descent(prob, sharpness=0.0, iterations=1)
