@@ -396,33 +396,25 @@ def penalty_qubo_direct(qcbo: QCBO, lambdas=None, slack: str = "log", slack_reso
 
 
 # ---- pyqubo path --------------------------------------------------------------------------------
+def _matrix_from_dict(d: dict, index: dict, n: int):
+    """pyqubo/dimod ``{(a, b): v}`` with labels -> canonical upper-triangular matrix in ``index`` order."""
+    keys = list(d.keys())
+    a = np.fromiter((index[k[0]] for k in keys), np.int64, len(keys))
+    b = np.fromiter((index[k[1]] for k in keys), np.int64, len(keys))
+    v = np.fromiter(d.values(), float, len(keys))
+    return canonical_qubo(sp.coo_matrix((v, (a, b)), shape=(n, n)))
+
+
 def qubo_from_dict(qdict: dict, offset: float, index: dict, n: int) -> QUBO:
     """pyqubo/dimod ``{(a, b): v}`` (labels) -> our QUBO in the order given by ``index``."""
-    if qdict:
-        keys = list(qdict.keys())
-        a = np.fromiter((index[k[0]] for k in keys), np.int64, len(keys))
-        b = np.fromiter((index[k[1]] for k in keys), np.int64, len(keys))
-        v = np.fromiter(qdict.values(), float, len(keys))
-    else:
-        a = b = np.zeros(0, np.int64)
-        v = np.zeros(0)
-    return QUBO(canonical_qubo(sp.coo_matrix((v, (a, b)), shape=(n, n))), float(offset))
+    return QUBO(_matrix_from_dict(qdict, index, n), float(offset))
 
 
 def ising_from_dicts(h: dict, J: dict, offset: float, index: dict, n: int) -> Ising:
     hv = np.zeros(n)
     for k, v in h.items():
         hv[index[k]] += v
-    if J:
-        keys = list(J.keys())
-        a = np.fromiter((index[k[0]] for k in keys), np.int64, len(keys))
-        b = np.fromiter((index[k[1]] for k in keys), np.int64, len(keys))
-        v = np.fromiter(J.values(), float, len(keys))
-    else:
-        a = b = np.zeros(0, np.int64)
-        v = np.zeros(0)
-    Jm = canonical_qubo(sp.coo_matrix((v, (a, b)), shape=(n, n)))
-    return Ising(hv, Jm, float(offset))
+    return Ising(hv, _matrix_from_dict(J, index, n), float(offset))
 
 
 class PyquboModel:
