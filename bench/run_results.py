@@ -171,17 +171,15 @@ def part_penalty(o, save):
             t0 = time.perf_counter()
             d = penalty_grid(prob, oracle="sa", oracle_kw={"num_sweeps": o.penalty_sweeps}, reads=16, seed=seed)
             grid = [{k: v for k, v in r.items() if k not in ("x",) and not hasattr(v, "shape")}
-                    for r in d.get("rows", [])]
+                    for r in d.get("grid", [])]
             b = d["best"]
-            info = dict(grid=grid, n_feasible=sum(int(r.get("n_feasible", 0) or 0) for r in grid),
-                        best_lambda=b["lam"], best_from=b["source"], qubo_vars=d.get("n_qubo_vars"))
+            info = dict(grid=grid, max_feasible_rate=max((r["feasible_rate"] for r in grid), default=None),
+                        best_lambda=b["lam"], best_from=b["source"], qubo_vars=d.get("n_qubo_variables"), compile_s=d.get("compile_time_s"))
             if b["x"] is not None:
                 out = row(prob, ds, b["x"], "penalty", t0, **info)
             else:
                 out = {"method": "penalty", "test_acc": None, "feasible": False, "wall_s": time.perf_counter() - t0,
                        **info}
-            # forward completion of the best raw sample's weight bits (always feasible by construction)
-            wb = d.get("best_raw_weight_bits")
             rows.append({**key, **out})
             rows.append({**key, **descent(a, prob, ds)})
             save(rows)
