@@ -350,8 +350,11 @@ def _dact(act, z):
 
 
 def ste_qat(spec, X, y, epochs: int = 300, lr: float = 0.05, seed: int = 0, batch_size: int | None = None,
-            prob=None, form: str = "interval", progress: bool = False) -> BaselineResult:
+            prob=None, form: str = "interval", progress: bool = False, sharpness: float = 1.0) -> BaselineResult:
     """Straight-through-estimator QAT of the spec's network with its weight codes; Adam in numpy.
+
+    ``sharpness`` s trains (and selects the best epoch) on loss(s z, y) / s, the sharpened loss the
+    Ising descent minimizes (s = 1: the spec's loss); its gradient is loss'(s z, y).
 
     Latent real weights live in code units, clipped to [qmin, qmax]; the forward pass uses the nearest
     code value and real activations, z = alpha_l * (h W^T + gamma_l c_l q_bias) exactly as
@@ -361,6 +364,9 @@ def ste_qat(spec, X, y, epochs: int = 300, lr: float = 0.05, seed: int = 0, batc
     from qcbo_model.problem import build_problem
     if epochs < 1:
         raise BaselineError(f"epochs must be >= 1, got {epochs}")
+    if not sharpness > 0:
+        raise BaselineError(f"sharpness must be > 0, got {sharpness}")
+    sh = float(sharpness)
     t0 = time.perf_counter()
     if prob is None:
         prob = build_problem(X, y, spec, form)
@@ -402,7 +408,7 @@ def ste_qat(spec, X, y, epochs: int = 300, lr: float = 0.05, seed: int = 0, batc
             idx = perm[s:s + bs]
             q = [_quantize(ly.code, w) for ly, w in zip(layers, W)]
             hs, zs = forward(q, H0[idx])
-            g = _dloss(lname, zs[-1], Y[idx]) / len(idx)                    # dL/dz_out
+            g = _dloss(lname, sh * zs[-1], Y[idx]) / len(idx)               # dL/dz_out (sharpened)
             grads = [None] * len(layers)
             for m in range(len(layers) - 1, -1, -1):
                 ly = layers[m]
@@ -421,7 +427,7 @@ def ste_qat(spec, X, y, epochs: int = 300, lr: float = 0.05, seed: int = 0, batc
                 W[m] = np.clip(W[m] - lr * ly.code.qmax * upd, ly.code.qmin, ly.code.qmax)
         q = [_quantize(ly.code, w) for ly, w in zip(layers, W)]
         _, zs = forward(q, H0)
-        cur = float(lf(zs[-1], Y).sum(axis=1).mean())
+        cur = float(lf(sh * zs[-1], Y).sum(axis=1).mean()) / sh
         trace.append(cur)
         if cur < best:
             best, best_q = cur, [x.copy() for x in q]
@@ -429,7 +435,7 @@ def ste_qat(spec, X, y, epochs: int = 300, lr: float = 0.05, seed: int = 0, batc
     fl = float(fip_forward(net, codes_from_bits(net, wb[None])).loss[0])
     res = _finish(prob, "ste", wb, fl, t0, seed=seed, trace=trace,
                   budget={"epochs": epochs, "gradient_steps": step, "forward_evaluations": step + epochs},
-                  info={"lr": lr, "batch_size": bs, "best_exact_loss": best})
+                  info={"lr": lr, "batch_size": bs, "sharpness": sh, "best_exact_loss": best})
     return res
 
 
