@@ -6,6 +6,7 @@ when ``solvers.qcgd`` exists; the default then), ``sa-weights``, ``random``, ``s
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 import time
@@ -69,6 +70,13 @@ def add_qcgd_options(p) -> None:
     g.add_argument("--descent-sharpness", type=float, default=8.0,
                    help="ising-descent: minimize loss(s z)/s (s > 1 tracks the error count; 1 = plain loss)")
     g.add_argument("--descent-time-limit", type=float, default=None, help="ising-descent: time limit (s)")
+    g.add_argument("--descent-reads", type=int, default=None, help="ising-descent: oracle reads per iteration "
+                   "(split over the trust-weight ladder; default --reads)")
+    g.add_argument("--descent-patience", type=int, default=30,
+                   help="ising-descent: iterations without improvement that count as a stall")
+    g.add_argument("--descent-restart", action=argparse.BooleanOptionalAction, default=False,
+                   help="ising-descent: on a stall reset corrections, trust weight and block order and go on "
+                        "until --descent-iterations")
 
 
 def _oracle_kw(args) -> dict:

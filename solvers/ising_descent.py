@@ -554,7 +554,9 @@ def solve_from_args(prob, args) -> dict:
     name = getattr(args, "oracle", None) or "cim"
     it = getattr(args, "descent_iterations", None) or getattr(args, "iterations", None) or 60
     res = ising_descent(prob, oracle=name, oracle_kw=_args_oracle_kw(args, name), iterations=int(it),
-                        reads=int(getattr(args, "reads", None) or 16),
+                        reads=int(getattr(args, "descent_reads", None) or getattr(args, "reads", None) or 16),
+                        patience=int(getattr(args, "descent_patience", None) or 30),
+                        restart=bool(getattr(args, "descent_restart", False)),
                         objective=getattr(args, "descent_objective", None) or "exact",
                         seed=int(getattr(args, "seed", 0) or 0),
                         time_limit=getattr(args, "descent_time_limit", None),
