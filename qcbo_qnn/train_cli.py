@@ -6,6 +6,7 @@ when ``solvers.qcgd`` exists; the default then), ``sa-weights``, ``random``, ``s
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 import time
@@ -58,7 +59,7 @@ def add_qcgd_options(p) -> None:
     g.add_argument("--cim-steps", type=int, default=None, help="qcgd/penalty with --oracle cim: steps per call")
     g.add_argument("--qcgd-time-limit", type=float, default=None, help="qcgd: time limit (s)")
     g = p.add_argument_group("ising-descent (Gauss-Newton trust-region QUBOs over the weight bits)")
-    g.add_argument("--descent-iterations", type=int, default=100, help="ising-descent: iterations "
+    g.add_argument("--descent-iterations", type=int, default=300, help="ising-descent: iterations "
                    "(3 oracle calls each, one per trust weight)")
     g.add_argument("--descent-objective", default="exact", choices=["exact", "spline"],
                    help="ising-descent: objective minimized (exact-activation training loss or the "
@@ -69,6 +70,13 @@ def add_qcgd_options(p) -> None:
     g.add_argument("--descent-sharpness", type=float, default=8.0,
                    help="ising-descent: minimize loss(s z)/s (s > 1 tracks the error count; 1 = plain loss)")
     g.add_argument("--descent-time-limit", type=float, default=None, help="ising-descent: time limit (s)")
+    g.add_argument("--descent-reads", type=int, default=48, help="ising-descent: oracle reads per iteration "
+                   "(split over the trust-weight ladder)")
+    g.add_argument("--descent-patience", type=int, default=10,
+                   help="ising-descent: iterations without improvement that count as a stall")
+    g.add_argument("--descent-restart", action=argparse.BooleanOptionalAction, default=True,
+                   help="ising-descent: on a stall reset corrections, trust weight and block order and go on "
+                        "until --descent-iterations")
 
 
 def _oracle_kw(args) -> dict:

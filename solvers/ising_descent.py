@@ -347,12 +347,13 @@ class IsingDescentResult:
     accepted: int
     wall_time_s: float
     oracle_time_s: float
+    restarts: int = 0             # restarts after stalls (``restart=True``)
     trace: list = field(default_factory=list)
 
     def to_dict(self, include_trace: bool = True) -> dict:
         d = {k: getattr(self, k) for k in ("status", "objective", "minimized", "objective_kind", "oracle",
                                             "oracle_calls", "evaluations", "iterations", "accepted",
-                                            "wall_time_s", "oracle_time_s")}
+                                            "wall_time_s", "oracle_time_s", "restarts")}
         if include_trace:
             d["trace"] = self.trace
         return d
@@ -375,7 +376,7 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
                   objective: str = "exact", mu0: float | None = None, patience: int = 30,
                   correct: bool = True, archive: int = 256, ladder=(0.25, 1.0, 4.0),
                   trust: str = "activation", blocks: str = "neuron", path: bool = False,
-                  sharpness: float = 8.0,
+                  sharpness: float = 8.0, restart: bool = False, restart_mu: float = 1.0,
                   init_bits=None, seed: int = 0, time_limit: float | None = None,
                   progress: bool = False) -> IsingDescentResult:
     """Trust-region descent on the weight bits with one oracle call per iteration (module docstring).
@@ -397,6 +398,10 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
     (``path_points``); every scored point is still (part of) an oracle sample.
     ``sharpness`` s: minimize loss(s z, y) / s (exact objective; s > 1 moves the logistic loss towards
     the error count, which is what test accuracy measures; s = 1: the plain training loss).
+    ``restart``: a stall (``patience`` calls without improvement) or convergence does not stop the run;
+    the per-bit corrections (archive) are cleared, mu is reset to ``restart_mu`` x its start value and the
+    block order is reshuffled (``seed``), and the descent goes on from the incumbent until ``iterations``
+    or ``time_limit``.  Every accepted step is still an oracle sample; the incumbent never gets worse.
     Trace entries: it, model_energy (best oracle energy = model value + mu Hamming), model_pred (model
     value of the chosen candidate), objective (true objective after the step), candidate (its true
     objective), accepted, mu, hamming, oracle_calls, evaluations, time_s."""
@@ -428,6 +433,7 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
     L = float(f(w[None])[0])
     trace, calls, evals, acc_n, since, o_time = [], 0, 1, 0, 0, 0.0
     mu = None
+    order, restarts, b_pos = np.arange(len(blist)), 0, 0
     arch_W, arch_f = np.zeros((0, n_b), np.uint8), np.zeros(0)
     status = "iteration_limit"
     it = range(iterations)
@@ -443,8 +449,10 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
         if mu is None:   # start where the trust term weighs like the model's own curvature
             mu = float(mu0) if mu0 is not None else float(np.trace(H) / max(np.trace(M), 1e-300))
             mu_min, mu_max = 1e-6 * max(mu, 1e-12), 1e6 * max(mu, 1e-12)
+            mu_start = mu
         corr = _corrections(L0, g, H, w, arch_W, arch_f, n_b) if correct else np.zeros(n_b)
-        bi = blist[k % len(blist)]
+        bi = blist[order[b_pos % len(blist)]]
+        b_pos += 1
         pos = np.full(n_b, -1)
         pos[bi] = np.arange(len(bi))
         bp = [(pos[i], pos[j]) for i, j in pairs if pos[i] >= 0 and pos[j] >= 0]
@@ -476,7 +484,8 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
             src = np.concatenate([src, src[ps]])[first]
             new = np.any(S != w[None], axis=1)
             S, src = S[new], src[new]
-        rec = {"it": k, "model_energy": float(min(energies)), "mu": mu, "oracle_calls": calls}
+        rec = {"it": k, "model_energy": float(min(energies)), "mu": mu, "oracle_calls": calls,
+               "restarts": restarts}
         if len(S) == 0:     # the model has no improving move even at the smallest trust weight
             rec.update(objective=L, candidate=None, model_pred=None, accepted=False, hamming=0)
             if mu <= mu_min:
@@ -508,6 +517,12 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
         trace.append(rec)
         if progress:
             it.set_postfix(obj=f"{L:.4f}", mu=f"{mu:.2g}")
+        if restart and (status == "converged" or since >= patience):
+            # perturb the search, not the incumbent: fresh corrections, trust weight, block order
+            status, since, restarts, b_pos = "iteration_limit", 0, restarts + 1, 0
+            arch_W, arch_f = arch_W[:0], arch_f[:0]
+            mu = mu_start * float(restart_mu)
+            order = rng.permutation(len(blist))
         if status == "converged":
             break
         if since >= patience:
@@ -521,7 +536,8 @@ def ising_descent(prob, oracle="cim", oracle_kw=None, iterations: int = 60, read
     return IsingDescentResult(status=status, x=x, wbits=w, objective=obj, minimized=L,
                               objective_kind=objective, oracle=orc.name, oracle_calls=calls,
                               evaluations=evals, iterations=len(trace), accepted=acc_n,
-                              wall_time_s=time.perf_counter() - t0, oracle_time_s=o_time, trace=trace)
+                              wall_time_s=time.perf_counter() - t0, oracle_time_s=o_time, restarts=restarts,
+                              trace=trace)
 
 
 def _args_oracle_kw(args, name):
@@ -538,7 +554,9 @@ def solve_from_args(prob, args) -> dict:
     name = getattr(args, "oracle", None) or "cim"
     it = getattr(args, "descent_iterations", None) or getattr(args, "iterations", None) or 60
     res = ising_descent(prob, oracle=name, oracle_kw=_args_oracle_kw(args, name), iterations=int(it),
-                        reads=int(getattr(args, "reads", None) or 16),
+                        reads=int(getattr(args, "descent_reads", None) or getattr(args, "reads", None) or 16),
+                        patience=int(getattr(args, "descent_patience", None) or 30),
+                        restart=bool(getattr(args, "descent_restart", False)),
                         objective=getattr(args, "descent_objective", None) or "exact",
                         seed=int(getattr(args, "seed", 0) or 0),
                         time_limit=getattr(args, "descent_time_limit", None),
