@@ -106,10 +106,10 @@ def _index(*shape_and_prefix):
     return np.concatenate([np.tile(np.asarray(prefix)[None, :], (len(grid), 1)), grid], axis=1)
 
 
-def assemble(net: FIPNetwork, form: str = "interval") -> QCBO:
+def assemble(net: FIPNetwork, form: str = "interval", layout: Layout | None = None) -> QCBO:
     """Build the canonical QCBO of a FIP network directly (vectorized)."""
     t0 = time.perf_counter()
-    lay = Layout(net, form)
+    lay = layout if layout is not None else Layout(net, form)
     n, N = lay.n, net.N
     b = _Builder(n)
 

@@ -70,7 +70,8 @@ def build_problem(X, y, spec: NetworkSpec, form: str = "interval") -> FIPProblem
     t0 = time.perf_counter()
     net = FIPNetwork(spec, X, y)
     t1 = time.perf_counter()
-    q = assemble(net, form)
+    layout = Layout(net, form)
+    q = assemble(net, form, layout)
     t2 = time.perf_counter()
-    return FIPProblem(spec=spec, net=net, form=form, qcbo=q, layout=Layout(net, form),
+    return FIPProblem(spec=spec, net=net, form=form, qcbo=q, layout=layout,
                       timings={"fip_s": t1 - t0, "assemble_s": t2 - t1, "build_time_s": t2 - t0})

@@ -69,6 +69,8 @@ class QCBO:
         self.quad_i = key.indices // n
         self.quad_j = key.indices % n
         self.quad_vals = key.data.astype(float)
+        for a in (self.quad_rows, self.quad_i, self.quad_j, self.quad_vals):
+            a.flags.writeable = False   # the scatter matrix of constraint_values is cached from them
         self.lb = np.asarray(lb, dtype=float).reshape(m)
         self.ub = np.asarray(ub, dtype=float).reshape(m)
         self.con_names = list(con_names)
@@ -78,6 +80,7 @@ class QCBO:
         self.meta = dict(meta or {})
         self._var_index = None
         self._con_index = None
+        self._scatter = None
         if np.any(self.lb > self.ub):
             raise FormulationError("a constraint has lb > ub")
 
@@ -140,13 +143,20 @@ class QCBO:
         B = X.shape[0]
         out = np.asarray((self.A @ X.T).T)
         if len(self.quad_vals):
-            S = sp.csr_matrix((self.quad_vals, (np.arange(len(self.quad_vals)), self.quad_rows)),
-                              shape=(len(self.quad_vals), self.m))
+            St = self._quad_scatter()
             for s in range(0, B, chunk):
                 Xb = X[s:s + chunk]
                 prods = Xb[:, self.quad_i] * Xb[:, self.quad_j]
-                out[s:s + chunk] += np.asarray(S.T @ prods.T).T
+                out[s:s + chunk] += np.asarray(St @ prods.T).T
         return out
+
+    def _quad_scatter(self) -> sp.csr_matrix:
+        # (m, nnz) map from the products of the COO terms to their rows; built once, reused by every
+        # batch evaluation (QCGD, verify and the baselines call constraint_values many times).
+        if self._scatter is None:
+            self._scatter = sp.csr_matrix((self.quad_vals, (self.quad_rows, np.arange(len(self.quad_vals)))),
+                                          shape=(self.m, len(self.quad_vals)))
+        return self._scatter
 
     def violations(self, X) -> np.ndarray:
         """(B, m) amount by which each constraint is violated (0 where satisfied)."""
