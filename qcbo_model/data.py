@@ -361,7 +361,7 @@ def _digits_raw():
         from sklearn.datasets import load_digits
     except ImportError:
         raise DataError('the "digits" dataset needs scikit-learn: '
-                        'pip install "qcbo-qnn[digits]"') from None
+                        'pip install scikit-learn') from None
     d = load_digits()
     images, labels = d.images, d.target.astype(np.uint8)
     rng = np.random.default_rng(DIGITS_SPLIT_SEED)

@@ -20,7 +20,8 @@ import numpy as np
 
 from .errors import InputDataError
 from .spec import NetworkSpec, WeightCode
-from .splines import LOSS_LIPSCHITZ, activation_fn, fit_constant, fit_linear, loss_fn
+from .functions import activation_fn, loss, loss_fn
+from .splines import fit_constant, fit_linear
 
 QUANTILE_DRAWS = 64
 
@@ -118,6 +119,12 @@ def _interval_bounds(v_lo, v_hi, code: WeightCode, c: float):
     return lo, hi
 
 
+def interval_index(layer, u):
+    """Sub-interval index of u[..., j]: the k with t_{k-1} <= u <= t_k (ties go low); ``layer`` has the
+    boundaries ``t`` (d, K+1) (a ``LayerFIP`` or a saved model's layer)."""
+    return np.sum(u[..., None] > layer.t[:, 1:-1], axis=-1).astype(np.int64)
+
+
 def _random_codes(code: WeightCode, shape, rng):
     bits = rng.integers(0, 2, size=shape + (code.n_bits,))
     if code.kind == "ternary":
@@ -198,7 +205,7 @@ class FIPNetwork:
                 v_sq_mean = float(np.sum(np.mean(layer.levels ** 2, axis=1)))
                 gamma = gamma_next
                 if u_draws is not None:
-                    k = self._interval_index(layer, u_draws)
+                    k = interval_index(layer, u_draws)
                     v_draws = np.take_along_axis(
                         np.broadcast_to(lv, u_draws.shape + (K,)), k[..., None], axis=-1)[..., 0]
             self.sound = self.sound and layer.sound
@@ -278,21 +285,16 @@ class FIPNetwork:
                     lip = None
                     if isinstance(self.spec.loss, str):
                         R = layer.kappa * max(abs(layer.t[j, 0]), abs(layer.t[j, -1]))
-                        lip = LOSS_LIPSCHITZ[self.spec.loss](R)
+                        lip = loss(self.spec.loss).lipschitz(R)
                     fit = fit_constant(f, layer.kappa, lo, hi, grid, lip, layer.u_lo[j], layer.u_hi[j])
                     # The loss bound uses an estimated Lipschitz constant off the grid.
                     layer.sound = layer.sound and (fit.sound or grid)
                 layer.loss_levels[j, :, yi] = fit.level
                 layer.loss_errors[j, :, yi] = fit.error
 
-    @staticmethod
-    def _interval_index(layer: LayerFIP, u):
-        """Sub-interval index of u[..., j]: the k with t_{k-1} <= u <= t_k (ties go low)."""
-        inner = layer.t[:, 1:-1]                              # (d, K-1)
-        return np.sum(u[..., None] > inner, axis=-1).astype(np.int64)
-
     def interval_index(self, l: int, u):
-        return self._interval_index(self.layers[l - 1], u)
+        """Sub-interval index of u[..., j] in layer l (1-based), see :func:`interval_index`."""
+        return interval_index(self.layers[l - 1], u)
 
     # ------------------------------------------------------------------------------------
     @property

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fip import FIPNetwork, quantize_inputs
+from .fip import FIPNetwork, interval_index, quantize_inputs
 from .layout import Layout, encode_slack
-from .splines import activation_fn, loss_fn
+from .functions import activation, loss_fn
 
 
 def codes_from_bits(net: FIPNetwork, wbits) -> list:
@@ -42,6 +42,16 @@ def bits_from_codes(net: FIPNetwork, codes) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
+def random_codes(net: FIPNetwork, n: int, rng) -> list:
+    """n uniformly random valid weight codes per layer: [q_l (n, d_l, fan_in)] (uniform over each
+    code's values, so a ternary weight is -1, 0, +1 with probability 1/3 each)."""
+    out = []
+    for ly in net.layers:
+        vals = ly.code.values
+        out.append(vals[rng.integers(0, len(vals), size=(n, ly.d_out, ly.fan_in))])
+    return out
+
+
 def _layer_u(ly, q, v):
     """u (B, N, d_out) from codes q (B, d_out, fan_in) and inputs v (N, d_in) or (B, N, d_in)."""
     qw = q[:, :, :ly.d_in]
@@ -59,17 +69,26 @@ class FIPPass:
     z_out: np.ndarray  # (B, N, d_L) real output pre-activation
 
 
-def fip_forward(net: FIPNetwork, codes, v_in=None, Y=None) -> FIPPass:
-    """Forward pass of the FIP network (spline activations, spline loss)."""
-    v = net.v_in if v_in is None else v_in
+def fip_pass(layers, codes, v):
+    """Pre-activations and sub-intervals of the FIP network (spline activations) on inputs v (v-units).
+
+    ``layers``: objects with ``d_in, has_bias, c, t, v_levels, K, is_output`` (``LayerFIP`` or a saved
+    model's layers); ``codes``: [q_l (B, d_l, fan_in_l)].  Returns ([u_l (B, N, d_l)], [k_l (B, N, d_l)])."""
     us, ks = [], []
-    for ly, q in zip(net.layers, codes):
+    for ly, q in zip(layers, codes):
         u = _layer_u(ly, q, v)
-        k = net.interval_index(ly.l, u)
+        k = interval_index(ly, u)
         us.append(u)
         ks.append(k)
         if not ly.is_output:
             v = np.take_along_axis(np.broadcast_to(ly.v_levels, u.shape + (ly.K,)), k[..., None], axis=-1)[..., 0]
+    return us, ks
+
+
+def fip_forward(net: FIPNetwork, codes, v_in=None, Y=None) -> FIPPass:
+    """Forward pass of the FIP network (spline activations, spline loss on the training set)."""
+    v = net.v_in if v_in is None else v_in
+    us, ks = fip_pass(net.layers, codes, v)
     out = net.layers[-1]
     loss = None
     if Y is None and v_in is None:
@@ -84,37 +103,104 @@ def fip_forward(net: FIPNetwork, codes, v_in=None, Y=None) -> FIPPass:
     return FIPPass(u=us, k=ks, loss=loss, z_out=out.kappa * us[-1])
 
 
-def exact_forward(net: FIPNetwork, codes, X) -> np.ndarray:
+def _scale(ly, first: bool):
+    """(s, cb) with z = s * (h q_w^T + cb q_b) for layer ``ly``.
+
+    Layer 1 works in v-units, z = kappa (v q_w^T + c q_b): on the grid u is an exact integer, so
+    sign(z) at z = 0 agrees with the model (gamma * v would leave ~1e-17 residues and flip it).
+    Later layers take real activations h, z = alpha (h q_w^T + gamma c q_b)."""
+    return (ly.kappa, ly.c) if first else (ly.alpha, ly.gamma * ly.c)
+
+
+def exact_pass(layers, activations, codes, v) -> np.ndarray:
     """Real output pre-activations (B, N, d_L) of the quantized network with exact activations.
 
-    Inputs are quantized exactly as the model was (``input_bits``); hidden outputs are sigma(z).
-    """
-    spec = net.spec
-    v, gamma = quantize_inputs(spec, X)
-    h = None
-    for ly, q in zip(net.layers, codes):
-        if h is None:
-            # Layer 1 in v-units, then scaled: on the grid u is an exact integer, so sign(z) at
-            # z = 0 agrees with the model (gamma * v would leave ~1e-17 residues and flip it).
-            z = ly.kappa * _layer_u(ly, q, v)
-        else:
-            qw = q[:, :, :ly.d_in]
-            zr = np.einsum("bni,bji->bnj", h, qw)
-            if ly.has_bias:
-                zr = zr + (ly.gamma * ly.c) * q[:, None, :, ly.d_in]
-            z = ly.alpha * zr
+    ``layers``: objects with ``d_in, has_bias, c, alpha, gamma, kappa, is_output`` (a FIPNetwork's
+    ``LayerFIP`` or a saved model's layers); ``activations``: one per hidden layer (names or
+    callables); ``codes``: [q_l (B, d_l, fan_in_l)]; ``v``: (N, d_0) inputs in v-units."""
+    h = v
+    for m, (ly, q) in enumerate(zip(layers, codes)):
+        s, cb = _scale(ly, m == 0)
+        qw = q[:, :, :ly.d_in]
+        z = np.einsum("ni,bji->bnj", h, qw) if h.ndim == 2 else np.einsum("bni,bji->bnj", h, qw)
+        if ly.has_bias:
+            z = z + cb * q[:, None, :, ly.d_in]
+        z = s * z
         if ly.is_output:
             return z
-        fn, _ = activation_fn(spec.activation[ly.l - 1])
-        h = fn(z)
+        h = activation(activations[m]).value(z)
 
 
-def exact_loss(net: FIPNetwork, codes, X=None, Y=None) -> np.ndarray:
-    """(B,) mean loss of the exact-activation network on (X, Y) (default: the training set)."""
+def exact_forward(net: FIPNetwork, codes, X) -> np.ndarray:
+    """Real output pre-activations (B, N, d_L) of ``net``'s quantized network on inputs X.
+
+    Inputs are quantized exactly as the model was (``input_bits``); hidden outputs are sigma(z)."""
+    v, _ = quantize_inputs(net.spec, X)
+    return exact_pass(net.layers, net.spec.activation, codes, v)
+
+
+def exact_loss(net: FIPNetwork, codes, X=None, Y=None, sharpness: float = 1.0) -> np.ndarray:
+    """(B,) mean loss l(s z, y) / s of the exact-activation network on (X, Y) (default: the training
+    set); ``sharpness`` s = 1 is the plain training loss."""
     X = net.X if X is None else X
     Y = net.Y if Y is None else np.asarray(Y, float).reshape(len(X), -1)
+    s = float(sharpness)
     z = exact_forward(net, codes, X)
-    return loss_fn(net.spec.loss)(z, Y[None]).sum(axis=2).mean(axis=1)
+    return loss_fn(net.spec.loss)(s * z, Y[None]).sum(axis=2).mean(axis=1) / s
+
+
+@dataclass
+class Backprop:
+    """One network's exact pass kept for differentiation (``exact_backprop``)."""
+
+    z: np.ndarray        # (N, d_L) output pre-activations
+    inputs: list         # per layer (N, fan_in): the layer's input with the bias column (cb)
+    scales: list         # per layer s: z_l = s * inputs_l q_l^T
+    pre: list            # per layer (N, d_l) pre-activations z_l
+
+
+def exact_backprop(layers, activations, codes, v) -> Backprop:
+    """Exact pass of one network (codes [q_l (d_l, fan_in_l)], any real values), kept for
+    ``jacobian`` and ``vjp``; same arithmetic as :func:`exact_pass`."""
+    N = len(v)
+    h, ins, scales, pre = v, [], [], []
+    for m, (ly, q) in enumerate(zip(layers, codes)):
+        s, cb = _scale(ly, m == 0)
+        inp = np.concatenate([h, np.full((N, 1), cb)], axis=1) if ly.has_bias else h
+        z = s * (inp @ np.asarray(q).T)
+        ins.append(inp)
+        scales.append(s)
+        pre.append(z)
+        if not ly.is_output:
+            h = activation(activations[m]).value(z)
+    return Backprop(z=pre[-1], inputs=ins, scales=scales, pre=pre)
+
+
+def _pull(layers, activations, codes, bp: Backprop, G):
+    """Per layer (N, K, d_l, fan_in_l): seeds G (N, K, d_L) pulled back to every code."""
+    parts = [None] * len(codes)
+    for m in range(len(codes) - 1, -1, -1):
+        ly = layers[m]
+        parts[m] = bp.scales[m] * G[:, :, :, None] * bp.inputs[m][:, None, None, :]
+        if m > 0:
+            dact = activation(activations[m - 1]).grad(bp.pre[m - 1])          # (N, d_in)
+            G = np.einsum("nkj,ji->nki", G, bp.scales[m] * np.asarray(codes[m])[:, :ly.d_in]) * dact[:, None, :]
+    return parts
+
+
+def jacobian(layers, activations, codes, bp: Backprop) -> np.ndarray:
+    """J = dz_out/dq (N, d_L, n_q), codes concatenated q_l.ravel() layer by layer (layout order).
+
+    Derivatives of activations are ``Activation.grad`` (the straight-through surrogate for sign)."""
+    N, C = bp.z.shape
+    G = np.broadcast_to(np.eye(C), (N, C, C)).copy()
+    return np.concatenate([p.reshape(N, C, -1) for p in _pull(layers, activations, codes, bp, G)], axis=2)
+
+
+def vjp(layers, activations, codes, bp: Backprop, g) -> list:
+    """Gradient sum_n g[n] . dz_out[n]/dq_l per layer (d_l, fan_in_l), for seeds g (N, d_L)."""
+    g = np.asarray(g, float)
+    return [p[:, 0].sum(axis=0) for p in _pull(layers, activations, codes, bp, g[:, None, :])]
 
 
 def predict_labels(z: np.ndarray) -> np.ndarray:

@@ -20,9 +20,7 @@ from typing import Callable, Sequence, Union
 import numpy as np
 
 from .errors import SpecError
-
-ACTIVATION_NAMES = ("tanh", "sigmoid", "relu", "hardtanh", "sign", "gelu", "silu", "identity")
-LOSS_NAMES = ("logistic", "squared_hinge", "mse")
+from .functions import ACTIVATION_NAMES, LOSS_NAMES
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,8 @@ class WeightCode:
         s = str(token).strip().lower()
         if s in ("t", "ternary"):
             return cls("ternary", 2)
+        if isinstance(token, (bool, np.bool_)) or isinstance(token, (float, np.floating)):
+            raise SpecError(f"bits must be an integer >= 1 or 't' for ternary, got {token!r}")
         try:
             b = int(s)
         except ValueError:
@@ -113,6 +113,22 @@ Activation = Union[str, Callable[[np.ndarray], np.ndarray]]
 Loss = Union[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]
 
 
+def _as_int(v, what: str) -> int:
+    """An integer (Python or numpy, not bool): nothing else is coerced."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise SpecError(f"{what} must be an integer, got {v!r}")
+    return int(v)
+
+
+def _int_tuple(value, what: str) -> tuple:
+    """A sequence (list, tuple, numpy array) of integers, or one integer."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return (int(value),)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise SpecError(f"{what} must be a sequence of integers, got {value!r}")
+    return tuple(_as_int(v, what) for v in np.asarray(value, dtype=object).ravel())
+
+
 def _per_layer(value, n_layers: int, what: str) -> tuple:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         return (value,) * n_layers
@@ -131,12 +147,15 @@ class NetworkSpec:
     Parameters
     ----------
     input_dim : int            d_0
-    hidden : sequence of int    hidden widths d_1..d_{L-1} (may be empty)
+    hidden : sequence of int    hidden widths d_1..d_{L-1} (default (4,); () for no hidden layer)
     output_dim : int           d_L (1 for binary labels in {-1,+1}; C for one-vs-rest)
     activation : name or callable, or one per hidden layer
     loss : name or callable l(z, y), y in {-1,+1}
-    bits : per layer, e.g. (1, 2): 1 = binary, B >= 2 = B-bit grid, 't' = ternary
-    intervals : K_l per layer, the output layer last
+    bits : per layer, e.g. (1, 2): 1 = binary, B >= 2 = B-bit grid, 't' = ternary; one value for all
+        layers; None (default): binary hidden layers and a 2-bit output layer
+    intervals : K_l per layer, the output layer last; None (default): 4 per hidden layer, 8 for the output
+
+    The defaults are the README's main job: 49 -> 4 -> 1 with bits (1, 2) and intervals (4, 8).
     scales : alpha_l per layer, or 'auto' (set from the data by FIP so that z has unit spread)
     bias : whether each layer has a bias (a weight on the constant input c_l)
     bias_scale : c_l in real units (default 1.0)
@@ -151,12 +170,12 @@ class NetworkSpec:
     """
 
     input_dim: int
-    hidden: Sequence[int] = ()
+    hidden: Sequence[int] = (4,)
     output_dim: int = 1
     activation: object = "tanh"
     loss: object = "logistic"
-    bits: Sequence = (1,)
-    intervals: Sequence[int] = (4,)
+    bits: Sequence | None = None
+    intervals: Sequence[int] | None = None
     scales: object = "auto"
     bias: object = True
     bias_scale: object = 1.0
@@ -168,22 +187,26 @@ class NetworkSpec:
     codes: tuple = field(init=False, repr=False)
 
     def __post_init__(self):
-        if not isinstance(self.input_dim, (int, np.integer)) or self.input_dim < 1:
+        self.input_dim = _as_int(self.input_dim, "input_dim")
+        if self.input_dim < 1:
             raise SpecError(f"input_dim must be a positive integer, got {self.input_dim!r}")
-        self.hidden = tuple(int(h) for h in self.hidden)
+        self.hidden = _int_tuple(self.hidden, "hidden")
         if any(h < 1 for h in self.hidden):
             raise SpecError(f"hidden widths must be >= 1, got {self.hidden}; use hidden=() for no hidden layer")
-        if int(self.output_dim) < 1:
+        self.output_dim = _as_int(self.output_dim, "output_dim")
+        if self.output_dim < 1:
             raise SpecError(f"output_dim must be >= 1, got {self.output_dim}")
-        self.output_dim = int(self.output_dim)
         L = self.n_layers
+        if self.bits is None:          # binary hidden layers, a 2-bit output layer
+            self.bits = (1,) * self.n_hidden + (2,)
+        if isinstance(self.bits, np.ndarray):
+            self.bits = tuple(self.bits.tolist())
         self.bits = _per_layer(self.bits, L, "bits")
         self.codes = tuple(WeightCode.parse(b) for b in self.bits)
-        ks = _per_layer(self.intervals, L, "intervals")
-        try:
-            self.intervals = tuple(int(k) for k in ks)
-        except (TypeError, ValueError):
-            raise SpecError(f"intervals must be integers, got {ks}") from None
+        if self.intervals is None:     # 4 sub-intervals per hidden neuron, 8 for the output
+            self.intervals = (4,) * self.n_hidden + (8,)
+        ks = _per_layer(_int_tuple(self.intervals, "intervals"), L, "intervals")
+        self.intervals = ks
         if any(k < 1 for k in self.intervals):
             raise SpecError(f"every layer needs K >= 1 sub-intervals, got intervals={self.intervals}")
         if self.n_hidden:
@@ -211,9 +234,12 @@ class NetworkSpec:
         if self.breakpoints not in ("uniform", "quantile"):
             raise SpecError(f"breakpoints must be 'uniform' or 'quantile', got {self.breakpoints!r}")
         if self.input_bits is not None:
-            if int(self.input_bits) < 1 or int(self.input_bits) > 16:
+            self.input_bits = _as_int(self.input_bits, "input_bits")
+            if self.input_bits < 1 or self.input_bits > 16:
                 raise SpecError(f"input_bits must be in 1..16, got {self.input_bits}")
-            self.input_bits = int(self.input_bits)
+        self.seed = _as_int(self.seed, "seed")
+        if self.seed < 0:
+            raise SpecError(f"seed must be >= 0, got {self.seed}")
         if self.level_step != "auto" and not (float(self.level_step) > 0):
             raise SpecError(f"level_step must be positive or 'auto', got {self.level_step!r}")
         if self.output_spline not in ("constant", "linear"):

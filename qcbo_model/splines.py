@@ -1,83 +1,18 @@
-"""Activations, losses and their piecewise splines over FIP sub-intervals.
+"""Piecewise splines of activations and losses over FIP sub-intervals (functions: ``functions.py``).
 
 A spline level on a sub-interval is the minimax constant (max + min) / 2 of the function on it,
 so the worst-case error on that interval is (max - min) / 2.  On the integer grid the function is
 evaluated at every reachable integer point of the interval, so the error is exact; off the grid it is
 evaluated on a dense sample and a Lipschitz correction L * h / 2 makes the bound sound for the
 built-in functions (for user callables the Lipschitz constant is estimated, and the bound is then
-empirical; ``SplineTable.sound`` says which).
+empirical; ``SplineFit.sound`` says which).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf, expit
-
 from .errors import SpecError
-
-
-def _sign(z):
-    # sign(0) = -1 so that the integer interval [.., 0] | [1, ..] has no straddling error.
-    return np.where(z > 0, 1.0, -1.0)
-
-
-def _gelu(z):
-    return 0.5 * z * (1.0 + erf(z / np.sqrt(2.0)))
-
-
-ACTIVATIONS = {
-    # name: (function, Lipschitz constant; inf where discontinuous)
-    "tanh": (np.tanh, 1.0),
-    "sigmoid": (expit, 0.25),
-    "relu": (lambda z: np.maximum(z, 0.0), 1.0),
-    "hardtanh": (lambda z: np.clip(z, -1.0, 1.0), 1.0),
-    "sign": (_sign, np.inf),
-    "gelu": (_gelu, 1.13),
-    "silu": (lambda z: z * expit(z), 1.1),
-    "identity": (lambda z: np.asarray(z, dtype=float), 1.0),
-}
-
-
-def _logistic(z, y):
-    return np.logaddexp(0.0, -y * z)
-
-
-def _squared_hinge(z, y):
-    return np.maximum(0.0, 1.0 - y * z) ** 2
-
-
-def _mse(z, y):
-    return (z - y) ** 2
-
-
-LOSSES = {"logistic": _logistic, "squared_hinge": _squared_hinge, "mse": _mse}
-
-# Lipschitz constant in z of each built-in loss on |z| <= R (y in {-1,+1}); makes the off-grid
-# loss-spline error bound sound instead of estimated.
-LOSS_LIPSCHITZ = {"logistic": lambda R: 1.0,
-                  "squared_hinge": lambda R: 2.0 * (1.0 + R),
-                  "mse": lambda R: 2.0 * (1.0 + R)}
-
-
-def activation_fn(act):
-    """Return (callable, lipschitz or None)."""
-    if isinstance(act, str):
-        try:
-            return ACTIVATIONS[act]
-        except KeyError:
-            raise SpecError(f"unknown activation {act!r}; use one of {tuple(ACTIVATIONS)}") from None
-    return act, None
-
-
-def loss_fn(loss):
-    if isinstance(loss, str):
-        try:
-            return LOSSES[loss]
-        except KeyError:
-            raise SpecError(f"unknown loss {loss!r}; use one of {tuple(LOSSES)}") from None
-    return loss
-
 
 SAMPLES_PER_INTERVAL = 257
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -26,5 +28,10 @@ def fashion():
     try:
         ds = load_dataset("fashion-mnist", classes=(0, 1), n_train=16, n_test=10, pool=4, seed=0, download=False)
     except DataError as e:  # pragma: no cover - only without the shared datasets
-        pytest.skip(f"Fashion-MNIST not available: {e}")
+        pytest.skip(f"Fashion-MNIST not available ({e}); install the Debian package dataset-fashion-mnist, "
+                    "or put the IDX files in shared/datasets/fashion-mnist beside the repository")
     return ds.X_train, ds.y_train
+
+
+DATA = Path(__file__).resolve().parent / "data"
+ISING = DATA / "ising"        # the few benchmark instances the tests use (see data/ising/README.md)

@@ -40,4 +40,5 @@ def fashion14(n_train=8):
         return load_dataset("fashion-mnist", classes=(0, 1), n_train=n_train, n_test=50, pool=14, seed=0,
                             download=False)
     except DataError as e:  # pragma: no cover - only without the shared datasets
-        pytest.skip(f"Fashion-MNIST not available: {e}")
+        pytest.skip(f"Fashion-MNIST not available ({e}); install the Debian package dataset-fashion-mnist, "
+                    "or put the IDX files in shared/datasets/fashion-mnist beside the repository")

@@ -5,8 +5,17 @@ from hypothesis import given, settings, strategies as st
 from qcbo_model.forward import codes_from_bits, fip_forward
 from qcbo_model.problem import build_problem
 from qcbo_model.spec import NetworkSpec
-from solvers.baselines import (BaselineError, exhaustive_weights, logistic_regression, random_search,
-                               sa_weights, ste_qat)
+from solvers import ConfigError, solve
+from solvers.baselines import logistic_regression
+from solvers.baselines.sa_weights import anneal_weights
+
+
+def random_search(prob, n, seed=0, batch=1024):
+    return solve(prob, "random-search", candidates=n, seed=seed, batch=batch)
+
+
+def sa_weights(prob, n_sweeps=200, n_reads=16, seed=0):
+    return solve(prob, "sa-weights", sweeps=n_sweeps, reads=n_reads, seed=seed)
 
 
 def toy(n=24, d=5, seed=0, margin=0.0):
@@ -36,7 +45,7 @@ def test_random_search_feasible_and_objective_is_qcbo_objective():
     assert np.isclose(r.objective, prob.qcbo.objective(r.x[None])[0])
     fl = fip_forward(prob.net, codes_from_bits(prob.net, r.wbits[None])).loss[0]
     assert np.isclose(r.objective, fl)
-    assert r.budget["candidates"] == 700
+    assert r.info["candidates"] == 700
     assert len(r.trace) >= 1 and np.all(np.diff(r.trace) <= 0)
 
 
@@ -84,7 +93,7 @@ def test_sa_weights_finds_exhaustive_optimum_on_tiny_instance():
     r = sa_weights(prob, n_sweeps=60, n_reads=8, seed=0)
     assert np.isclose(r.objective, opt)
     assert prob.qcbo.is_feasible(r.x[None])[0]
-    ex = exhaustive_weights(prob)
+    ex = solve(prob, "exhaustive")
     assert np.isclose(ex.objective, opt)
 
 
@@ -103,26 +112,27 @@ def test_sa_weights_ternary_and_grid_stay_valid_and_reproducible():
 def test_ste_qat_separable_toy_high_accuracy():
     X, y = toy(n=80, d=6, seed=1, margin=0.15)
     spec = NetworkSpec(input_dim=6, hidden=(4,), bits=(1, 2), intervals=(4, 8))
-    r = ste_qat(spec, X, y, epochs=150, lr=0.05, seed=0)
     prob = build_problem(X, y, spec)
+    r = solve(prob, "ste", epochs=150, lr=0.05, seed=0)
     acc = prob.accuracy(r.x, X, y)
     assert acc >= 0.95
     assert prob.qcbo.is_feasible(r.x[None])[0]
-    r2 = ste_qat(spec, X, y, epochs=150, lr=0.05, seed=0)
+    r2 = solve(prob, "ste", epochs=150, lr=0.05, seed=0)
     assert np.array_equal(r.wbits, r2.wbits)
 
 
 def test_logistic_regression_and_errors():
     X, y = toy(n=80, d=6, seed=1, margin=0.15)
     r = logistic_regression(X, y, X, y, C=100.0)
-    assert r.metrics["test_accuracy"] >= 0.95
+    assert r["metrics"]["test_accuracy"] >= 0.95
     prob = small_problem()
-    with pytest.raises(BaselineError):
+    with pytest.raises(ConfigError):
         random_search(prob, 0)
-    with pytest.raises(BaselineError):
-        exhaustive_weights(prob, max_bits=5)
+    from solvers.exact.exhaustive import ExhaustiveError
+    with pytest.raises(ExhaustiveError):
+        solve(prob, "exhaustive", max_bits=5)
     d = random_search(prob, 10).to_dict()
-    assert set(d) >= {"method", "objective", "budget", "wall_time_s", "weight_bits"}
+    assert set(d) >= {"method", "objective", "termination", "wall_time_s", "config", "info"}
 
 
 def test_sa_weights_linear_terms_exhaustive():
@@ -131,10 +141,13 @@ def test_sa_weights_linear_terms_exhaustive():
     lin = np.random.default_rng(0).normal(scale=0.05, size=n_w)
     allbits = ((np.arange(2 ** n_w)[:, None] >> np.arange(n_w)) & 1).astype(np.uint8)
     tot = fip_forward(prob.net, codes_from_bits(prob.net, allbits)).loss + allbits @ lin
-    r = sa_weights(prob, n_sweeps=60, n_reads=8, seed=0, linear=lin)
-    assert np.isclose(r.info["annealed_objective"], tot.min())
-    assert np.isclose(r.objective, prob.qcbo.objective(r.x[None])[0])
+    wb, fl, _, info, _ = anneal_weights(prob, n_sweeps=60, n_reads=8, seed=0, linear=lin)
+    assert np.isclose(info["annealed_objective"], tot.min())
+    assert np.isclose(fl, fip_forward(prob.net, codes_from_bits(prob.net, wb[None])).loss[0])
     # warm start at the optimum with a cold schedule stays there
     best = allbits[np.argmin(tot)]
-    r2 = sa_weights(prob, n_sweeps=2, n_reads=2, seed=1, linear=lin, init_bits=best, T0=1e-9, T1=1e-9)
-    assert np.isclose(r2.info["annealed_objective"], tot.min())
+    _, _, _, info2, _ = anneal_weights(prob, n_sweeps=2, n_reads=2, seed=1, linear=lin, init_bits=best,
+                                       T0=1e-9, T1=1e-9)
+    assert np.isclose(info2["annealed_objective"], tot.min())
+    r3 = solve(prob, "sa-weights", sweeps=2, reads=2, seed=1, T0=1e-9, T1=1e-9, warm_start=best)
+    assert np.isclose(r3.objective, fip_forward(prob.net, codes_from_bits(prob.net, best[None])).loss[0])

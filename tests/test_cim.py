@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from solvers.cim import CIMOracle, quantize
-from solvers.oracle import ExactOracle, OracleError
-from solvers.problems import QUBO, Ising
+from solvers.ising.cim import CIMOracle, quantize
+from solvers.ising import ExactOracle, OracleError
+from solvers.ising.problems import QUBO, Ising
 
-BENCH = "/work/shared/benchmarks/ising"
+from tests.conftest import ISING as BENCH
 
 
 @pytest.mark.parametrize("i", range(10))

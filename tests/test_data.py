@@ -9,11 +9,12 @@ from qcbo_model.data import (DataError, avg_pool, balanced_subset, find_dataset_
                              load_dataset, load_raw, one_vs_rest, read_idx_images,
                              read_idx_labels)
 
-# The byte-exact copies: beside the repository root (CI) or the workstation's /work/shared.
-_ROOTS = [data.SHARED_ROOT, Path("/work/shared/datasets")]
+# The byte-exact copies live in shared/datasets beside the repository root.
+_ROOTS = [data.SHARED_ROOT]
 SHARED = next((r for r in _ROOTS if (r / "fashion-mnist").is_dir()), None)
-needs_fashion = pytest.mark.skipif(
-    SHARED is None, reason=f"shared fashion-mnist folder missing (looked in {_ROOTS})")
+WHERE = (f"put the official IDX files in {data.SHARED_ROOT}/<name>/ (shared/datasets beside the repository) "
+         "to run it")
+needs_fashion = pytest.mark.skipif(SHARED is None, reason=f"byte-exact Fashion-MNIST absent; {WHERE}")
 
 
 def write_idx(path, arr, magic, compress=True):
@@ -229,7 +230,7 @@ def test_digits_without_sklearn(monkeypatch):
         return real_import(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
-    with pytest.raises(DataError, match=r'pip install "qcbo-qnn\[digits\]"'):
+    with pytest.raises(DataError, match=r'pip install scikit-learn'):
         load_dataset("digits")
 
 
@@ -245,7 +246,7 @@ def test_real_fetch_is_atomic(tmp_path):
 
 
 @pytest.mark.skipif(SHARED is None or not (SHARED / "mnist").is_dir(),
-                    reason="shared mnist folder missing")
+                    reason=f"byte-exact MNIST absent; {WHERE}")
 def test_mnist_checksums():
     X, y = load_raw("mnist", "test", data_dir=SHARED / "mnist", download=False)
     assert X.shape == (10000, 28, 28) and y.max() == 9

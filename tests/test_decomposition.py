@@ -1,7 +1,8 @@
 import numpy as np
 
 from qcbo_model.forward import codes_from_bits, fip_forward
-from solvers.decomposition import progressive_hedging, subnetwork
+from solvers import solve
+from solvers.methods.decomposition import subnetwork
 from tests.test_baselines import small_problem
 
 
@@ -17,9 +18,10 @@ def test_batch_objectives_add_up_to_full_objective():
 
 def test_progressive_hedging_feasible_and_reproducible():
     prob = small_problem(bits=(1, 1), hidden=(2,), intervals=(2, 3), n=16, d=3, seed=2)
-    a = progressive_hedging(prob, batch_size=8, max_iter=3, sweeps=10, reads=4, seed=0, workers=1)
-    b = progressive_hedging(prob, batch_size=8, max_iter=3, sweeps=10, reads=4, seed=0, workers=2)
-    assert prob.qcbo.is_feasible(a.x[None])[0]
+    kw = dict(batch_size=8, max_iter=3, sweeps=10, reads=4, seed=0)
+    a = solve(prob, "progressive-hedging", workers=1, **kw)
+    b = solve(prob, "progressive-hedging", workers=2, **kw)
+    assert a.feasible and prob.qcbo.is_feasible(a.x[None])[0]
     assert np.isclose(a.objective, prob.qcbo.objective(a.x[None])[0])
     assert a.objective == b.objective and np.array_equal(a.wbits, b.wbits)   # processes change nothing
-    assert a.n_batches == 2 and len(a.disagreement) == a.iterations
+    assert a.info["n_batches"] == 2 and len(a.info["disagreement"]) == a.info["iterations"]

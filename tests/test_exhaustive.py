@@ -8,15 +8,23 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from solvers.exhaustive import ExhaustiveError, n_patterns, solve_exhaustive
-from solvers.highs import solve_highs
+from solvers import SolutionStatus, solve
+from solvers.exact.exhaustive import ExhaustiveError, n_patterns
 from tests.exact_helpers import brute_force, fashion14, small_problem, tie_problem
+
+
+def solve_exhaustive(prob, **kw):
+    return solve(prob, "exhaustive", **kw)
+
+
+def solve_highs(prob, **kw):
+    return solve(prob, "highs", **kw)
 
 
 def test_ties_on_breakpoints_are_resolved_like_the_qcbo():
     prob = tie_problem()
     r = solve_exhaustive(prob)
-    assert r.n_tie_patterns > 0
+    assert r.info["n_tie_patterns"] > 0
     assert r.objective == pytest.approx(brute_force(prob.qcbo), abs=1e-12)
     assert r.feasible
 
@@ -33,7 +41,7 @@ def test_ternary_counts_valid_codes_only():
     prob = small_problem(hidden=(), bits=("t",), intervals=(2,))
     assert n_patterns(prob.net) == 3 ** 3
     r = solve_exhaustive(prob)
-    assert r.n_patterns == 27
+    assert r.info["n_patterns"] == 27
     assert r.objective == pytest.approx(brute_force(prob.qcbo), abs=1e-12)
 
 
@@ -65,10 +73,9 @@ def test_exhaustive_equals_highs(kw):
         return
     e = solve_exhaustive(prob)
     h = solve_highs(prob, time_limit=30)
-    assert h.status == "optimal"
-    assert e.feasible and h.feasible
+    assert h.solution_status == SolutionStatus.optimal == e.solution_status
     assert e.objective == pytest.approx(h.objective, rel=1e-9, abs=1e-9)
-    assert e.n_optimal >= 1
+    assert e.info["n_optimal"] >= 1
 
 
 def test_solve_cli_highs_and_exhaustive_agree(tmp_path):
@@ -83,7 +90,8 @@ def test_solve_cli_highs_and_exhaustive_agree(tmp_path):
                             "--report", str(rep)], capture_output=True, text=True, env=env, cwd=root)
         assert p.returncode == 0, p.stderr
         d = json.loads(rep.read_text())
-        assert d["status"] == "optimal" and d["gap"] <= 1e-9 and d["feasible"]
+        assert d["termination"] == "optimal" and d["solution_status"] == "optimal"
+        assert d["gap"] <= 1e-9 and d["feasible"]
         for k in ("solver", "objective", "bound", "n_variables", "n_constraints", "wall_time_s", "weights",
                   "train_accuracy", "test_accuracy"):
             assert k in d
@@ -91,8 +99,25 @@ def test_solve_cli_highs_and_exhaustive_agree(tmp_path):
     assert objs["highs"] == pytest.approx(objs["exhaustive"], abs=1e-9)
 
 
-def test_solve_cli_missing_solver_module_exits_2(tmp_path, monkeypatch):
-    import solvers.solve_cli as sc
-    monkeypatch.setitem(sc.SOLVERS, "qcgd", ("solvers.no_such_module", "solve_from_args"))
+def test_solve_cli_every_method_runs_and_ising_descent_exits_0(tmp_path):
+    """Every registered method through `qcbo-qnn solve`; a normal descent run exits 0 with a termination."""
+    fashion14()
     from qcbo_qnn.cli import main
-    assert main(["solve", "--solver", "qcgd", "--pool", "14", "--n-train", "4"]) == 2
+    base = ["solve", "--pool", "14", "--n-train", "8", "--n-test", "20", "--hidden", "2", "--intervals", "2,4",
+            "--bits", "1,1", "--no-progress"]
+    rep = tmp_path / "d.json"
+    assert main([*base, "--solver", "ising-descent", "--descent-iterations", "6", "--oracle-option",
+                 "num_sweeps=50", "--report", str(rep)]) == 0
+    d = json.loads(rep.read_text())
+    assert d["termination"] in ("iteration_limit", "converged", "stalled") and d["feasible"]
+    assert d["config"]["iterations"] == 6
+    assert main([*base, "--solver", "ising-descent", "--descent-iterations", "0"]) == 2        # 0 is not a default
+    assert main([*base, "--solver", "highs", "--descent-iterations", "5"]) == 2                # flag of another method
+    assert main([*base, "--solver", "highs", "--oracle", "sa"]) == 2                           # highs has no oracle
+    for m, extra in (("qcgd", ["--qcgd-iterations", "3", "--qcgd-lns-steps", "2"]),
+                     ("penalty", ["--penalty-lambdas", "1,10", "--oracle", "greedy"]),
+                     ("sa-weights", ["--sa-weights-sweeps", "2"]), ("random-search", ["--random-candidates", "50"]),
+                     ("ste", ["--ste-epochs", "5"]),
+                     ("progressive-hedging", ["--ph-max-iter", "2", "--ph-sweeps", "3", "--ph-workers", "1"])):
+        assert main([*base, "--solver", m, *extra, "--report", str(rep)]) == 0, m
+        assert json.loads(rep.read_text())["solver"] == m

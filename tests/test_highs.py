@@ -7,8 +7,13 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.repn import generate_standard_repn
 
-from solvers.highs import HighsError, add_symmetry_breaking, linearize, solve_highs, symmetric_layers
+from solvers import SolutionStatus, Termination, solve
+from solvers.exact.highs import HighsError, add_symmetry_breaking, linearize, symmetric_layers
 from tests.exact_helpers import brute_force, small_problem, tie_problem
+
+
+def solve_highs(prob, **kw):
+    return solve(prob, "highs", **kw)
 
 
 def test_linearize_keeps_names_and_is_linear():
@@ -35,7 +40,7 @@ def test_linearize_keeps_names_and_is_linear():
 def test_highs_equals_brute_force_over_the_full_qcbo(kw, seed):
     prob = small_problem(seed=seed, **kw)
     r = solve_highs(prob, time_limit=30)
-    assert r.status == "optimal" and r.feasible
+    assert r.solution_status == SolutionStatus.optimal and r.termination == Termination.optimal
     assert r.objective == pytest.approx(brute_force(prob.qcbo), abs=1e-9)
     assert r.gap is not None and r.gap <= 1e-9
     assert r.x.shape == (prob.qcbo.n,)
@@ -50,7 +55,7 @@ def test_highs_uses_ties_like_the_qcbo():
 def test_exact_form_on_grid():
     prob = small_problem(hidden=(1,), bits=(1, 1), intervals=(2, 2), input_bits=1, form="exact")
     r = solve_highs(prob)
-    assert r.status == "optimal" and r.feasible
+    assert r.solution_status == SolutionStatus.optimal
     # exact form has slack/aux bits; the weight bits fully determine the rest
     assert np.array_equal(prob.complete(r.x[None, :prob.n_weight_bits])[0][:prob.n_weight_bits],
                           r.x[:prob.n_weight_bits])
@@ -59,14 +64,14 @@ def test_exact_form_on_grid():
 def test_time_limit_returns_gracefully_and_certificate_is_json():
     prob = small_problem(seed=3, N=12, d=4, hidden=(3,), bits=(2, 2), intervals=(4, 6))
     r = solve_highs(prob, time_limit=0.05)
-    assert r.status in ("optimal", "time_limit", "no_incumbent")
-    cert = json.loads(json.dumps(r.certificate()))
-    assert cert["statement"]
+    assert r.termination in (Termination.optimal, Termination.time_limit)
+    cert = json.loads(json.dumps(r.to_dict(include_x=True)))
+    assert cert["info"]["statement"] and cert["termination"] in ("optimal", "time_limit")
     if r.objective is None:
-        assert "no incumbent" in cert["statement"] and cert["assignment"] is None
+        assert "no incumbent" in cert["info"]["statement"] and cert["x"] is None
     else:
         assert r.feasible and (r.bound is None or r.bound <= r.objective + 1e-9)
-        assert len(cert["assignment"]) == prob.qcbo.n
+        assert len(cert["x"]) == prob.qcbo.n
 
 
 def test_symmetry_breaking_keeps_the_optimum():
@@ -74,10 +79,10 @@ def test_symmetry_breaking_keeps_the_optimum():
     assert symmetric_layers(prob.net) == [1]
     a = solve_highs(prob)
     b = solve_highs(prob, symmetry_breaking=True)
-    assert b.symmetry_rows == 2
-    assert a.status == b.status == "optimal"
+    assert b.info["symmetry_rows"] == 2
+    assert a.solution_status == b.solution_status == SolutionStatus.optimal
     assert a.objective == pytest.approx(b.objective, abs=1e-9)
-    q1 = [b.weights["codes"][0][j][0] for j in range(3)]
+    q1 = [prob.decode(b.x).codes[0][j][0] for j in range(3)]
     assert q1 == sorted(q1, reverse=True)
 
 
@@ -91,7 +96,7 @@ def test_symmetry_breaking_refused_without_symmetry():
 
 def test_point_outside_the_qcbo_is_repaired_and_not_called_optimal(monkeypatch):
     """If HiGHS returns a point the QCBO rejects (its tolerance), the result says so and repairs it."""
-    import solvers.highs as H
+    import solvers.exact.highs as H
     prob = small_problem(seed=3, N=4, hidden=(2,), bits=(1, 1), intervals=(2, 3))
     orig = H.solve_pyomo_highs
 
@@ -106,7 +111,7 @@ def test_point_outside_the_qcbo_is_repaired_and_not_called_optimal(monkeypatch):
         return res, prim, wall
 
     monkeypatch.setattr(H, "solve_pyomo_highs", corrupt)
-    r = H.solve_highs(prob, time_limit=30)
-    assert r.repaired and r.feasible and r.max_violation > 0
-    assert r.status == "tolerance_violation" and "not a certificate" in r.statement
+    r = solve_highs(prob, time_limit=30)
+    assert r.info["repaired"] and r.feasible and r.info["max_violation"] > 0
+    assert r.solution_status == SolutionStatus.feasible and "not a certificate" in r.info["statement"]
     np.testing.assert_allclose(r.objective, prob.qcbo.objective(prob.complete(r.x[None, :prob.n_weight_bits]))[0])

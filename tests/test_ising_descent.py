@@ -5,12 +5,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qcbo_model.forward import codes_from_bits, exact_forward, exact_loss
+from qcbo_model.fip import quantize_inputs
+from qcbo_model.forward import codes_from_bits, exact_backprop, exact_forward, exact_loss, jacobian
+from qcbo_model.functions import loss_fn
 from qcbo_model.problem import build_problem
 from qcbo_model.spec import NetworkSpec
-from qcbo_model.splines import loss_fn
-from solvers.ising_descent import (IsingDescentError, code_map, ising_descent, jacobian, model_qubo,
-                                   model_value, neuron_blocks, path_points, quadratic_model)
+from solvers import ConfigError, Termination, solve
+from solvers.methods.descent import (code_map, model_qubo, model_value, neuron_blocks, path_points,
+                                     quadratic_model)
+
+
+def ising_descent(prob, **kw):
+    return solve(prob, "ising-descent", **kw)
 
 
 def _tiny(seed=0, n=12, bits=(1, 1), d=4):
@@ -29,7 +35,8 @@ def test_code_map_and_jacobian_match_forward():
     q0, A = code_map(net)
     qv = np.concatenate([c.ravel() for c in codes])
     assert np.array_equal(q0 + A @ w, qv)
-    z, J = jacobian(net, codes, net.X)
+    bp = exact_backprop(net.layers, net.spec.activation, codes, quantize_inputs(net.spec, net.X)[0])
+    z, J = bp.z, jacobian(net.layers, net.spec.activation, codes, bp)
     assert np.allclose(z, exact_forward(net, [c[None] for c in codes], net.X)[0], atol=1e-12)
 
     def zq(v):
@@ -82,7 +89,7 @@ def test_exact_oracle_accepted_steps_decrease_objective(trust, blocks, path):
     for e in r.trace:
         if e["accepted"]:
             assert e["candidate"] == e["objective"]
-    assert r.minimized == pytest.approx(float(exact_loss(prob.net, codes_from_bits(prob.net, r.wbits[None]))[0]))
+    assert r.info["minimized"] == pytest.approx(float(exact_loss(prob.net, codes_from_bits(prob.net, r.wbits[None]))[0]))
     assert prob.qcbo.is_feasible(r.x[None])[0]
     assert r.objective == pytest.approx(float(prob.qcbo.objective(r.x[None])[0]))
 
@@ -93,10 +100,10 @@ def test_sharpened_objective_and_model():
     net, s = prob.net, 8.0
     r = ising_descent(prob, oracle="exact", iterations=6, reads=3, seed=0, sharpness=s)
     z = exact_forward(net, codes_from_bits(net, r.wbits[None]), net.X)[0]
-    assert r.minimized == pytest.approx(float(loss_fn(net.spec.loss)(s * z, net.Y).sum(axis=1).mean() / s))
+    assert r.info["minimized"] == pytest.approx(float(loss_fn(net.spec.loss)(s * z, net.Y).sum(axis=1).mean() / s))
     w0 = r.wbits
     L0, g, H = quadratic_model(net, w0, sharpness=s)
-    assert L0 == pytest.approx(r.minimized)
+    assert L0 == pytest.approx(r.info["minimized"])
     assert np.all(np.linalg.eigvalsh(H) > -1e-10)
     q0, A = code_map(net)
 
@@ -153,39 +160,54 @@ def test_path_points_are_ordered_prefixes(n, seed):
 
 def test_seed_reproduces_and_controls_run():
     prob = _tiny(seed=5)
-    a = ising_descent(prob, oracle="sa", oracle_kw={"num_sweeps": 20}, iterations=5, seed=7)
-    b = ising_descent(prob, oracle="sa", oracle_kw={"num_sweeps": 20}, iterations=5, seed=7)
-    assert np.array_equal(a.wbits, b.wbits) and a.minimized == b.minimized
+    a = ising_descent(prob, oracle="sa", oracle_options={"num_sweeps": 20}, iterations=5, seed=7)
+    b = ising_descent(prob, oracle="sa", oracle_options={"num_sweeps": 20}, iterations=5, seed=7)
+    assert np.array_equal(a.wbits, b.wbits) and a.info["minimized"] == b.info["minimized"]
+    assert a.to_dict(include_trace=False) | {"wall_time_s": 0, "oracle_time_s": 0} == \
+        b.to_dict(include_trace=False) | {"wall_time_s": 0, "oracle_time_s": 0}
     for o in ("random", "random-local", "greedy"):
         r = ising_descent(prob, oracle=o, iterations=3, seed=0)
-        assert r.oracle_calls == 3 * r.iterations
+        assert r.oracle_calls == 3 * r.info["iterations"]
 
 
 def test_bad_settings_raise():
     prob = _tiny()
-    with pytest.raises(IsingDescentError):
-        ising_descent(prob, iterations=0)
-    with pytest.raises(IsingDescentError):
-        ising_descent(prob, objective="nope", iterations=1)
-    with pytest.raises(IsingDescentError):
-        ising_descent(prob, trust="nope", iterations=1)
-    with pytest.raises(IsingDescentError):
-        ising_descent(prob, blocks="nope", iterations=1)
-    with pytest.raises(IsingDescentError):
-        ising_descent(prob, sharpness=0.0, iterations=1)
+    for bad in (dict(iterations=0), dict(reads=0), dict(objective="nope"), dict(trust="nope"), dict(blocks="nope"),
+                dict(sharpness=0.0), dict(iterations=2.5), dict(iterations="5"), dict(oracle="nope"),
+                dict(seed=-1), dict(time_limit=0), dict(patience=True), dict(nope=1)):
+        with pytest.raises(ConfigError):
+            ising_descent(prob, **bad)
 
 
 def test_restart_continues_after_stall_monotone_and_reproducible():
     """restart=True: a stall resets corrections/mu/block order and goes on; the incumbent never worsens,
     the run uses the whole iteration budget, and the same seed reproduces it."""
     prob = _tiny(seed=5)
-    kw = dict(oracle="sa", oracle_kw={"num_sweeps": 20}, iterations=24, reads=4, seed=3, patience=2,
-              restart=True, restart_mu=0.5)
+    kw = dict(oracle="sa", oracle_options={"num_sweeps": 20}, iterations=24, reads=4, seed=3, patience=2,
+              restart=True, restart_mu=0.5, stop_after=None)
     a, b = ising_descent(prob, **kw), ising_descent(prob, **kw)
-    assert np.array_equal(a.wbits, b.wbits) and a.restarts == b.restarts
-    assert a.restarts >= 1 and a.iterations == 24 and a.status == "iteration_limit"
+    assert np.array_equal(a.wbits, b.wbits) and a.info["restarts"] == b.info["restarts"]
+    assert a.info["restarts"] >= 1 and a.info["iterations"] == 24 and a.termination == Termination.iteration_limit
     objs = [e["objective"] for e in a.trace]
     assert all(y <= x for x, y in zip(objs, objs[1:]))
     ref = ising_descent(prob, **{**kw, "restart": False})
-    assert ref.status in ("stalled", "converged") and ref.iterations < 24
-    assert a.minimized <= ref.minimized + 1e-12     # same trajectory up to the first stall, then more steps
+    assert ref.termination in (Termination.stalled, Termination.converged) and ref.info["iterations"] < 24
+    assert a.info["minimized"] <= ref.info["minimized"] + 1e-12   # same trajectory to the first stall, then more
+
+
+def test_convergence_stops_after_dry_restarts():
+    """stop_after=k: the run ends 'converged' once k restarts in a row brought no gain > tol."""
+    prob = _tiny(seed=5)
+    kw = dict(oracle="sa", oracle_options={"num_sweeps": 20}, iterations=400, reads=4, seed=3, patience=2)
+    r = ising_descent(prob, stop_after=1, **kw)
+    assert r.termination == Termination.converged and r.info["iterations"] < 400
+    r2 = ising_descent(prob, stop_after=3, **kw)
+    assert r2.info["iterations"] >= r.info["iterations"] and r2.info["minimized"] <= r.info["minimized"] + 1e-12
+
+
+def test_time_limit_is_honoured():
+    import time
+    prob = _tiny(seed=5)
+    t0 = time.perf_counter()
+    r = ising_descent(prob, oracle="sa", iterations=10 ** 6, stop_after=None, time_limit=0.5)
+    assert r.termination == Termination.time_limit and time.perf_counter() - t0 < 5.0 and r.feasible

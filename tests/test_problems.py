@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from solvers.problems import QUBO, Ising, ProblemError, load_coupling_matrix
+from solvers.ising.problems import QUBO, Ising, ProblemError, load_coupling_matrix
 
-BENCH = "/work/shared/benchmarks/ising"
+from tests.conftest import ISING as BENCH
 
 
 def all_x(n):

@@ -9,8 +9,12 @@ from hypothesis import given, settings, strategies as st
 from qcbo_model.problem import build_problem
 from qcbo_model.qcbo import QCBO
 from qcbo_model.spec import NetworkSpec
-from solvers.lift import LiftedRows, restricted_penalty
-from solvers.qcgd import QCGDError, qcgd, random_search
+from solvers.compile.lift import LiftedRows, restricted_penalty
+from solvers import ConfigError, Termination, solve
+
+
+def qcgd(problem, **kw):
+    return solve(problem, "qcgd", **kw)
 
 
 def all_bits(n):
@@ -133,14 +137,14 @@ def test_qcgd_generic_matches_exhaustive(make):
     assert res.feasible
     assert q.is_feasible(res.x[None])[0]
     assert res.objective == pytest.approx(brute(q), abs=1e-9)
-    assert res.best_from in {"oracle", "rounding", "randomized_rounding", "lns", "local_search"}
+    assert res.info["best_from"] in {"oracle", "rounding", "randomized_rounding", "lns", "local_search"}
 
 
 def test_qcgd_bound_with_exact_oracle_is_valid():
     q = assignment(3, 3)
     res = qcgd(q, oracle="exact", iterations=15, reads=2, lns_steps=0, bound=True, seed=1)
     assert res.bound is not None and res.bound <= brute(q) + 1e-9
-    with pytest.raises(QCGDError):
+    with pytest.raises(ConfigError):
         qcgd(q, oracle="greedy", iterations=2, bound=True)
 
 
@@ -164,26 +168,22 @@ def test_qcgd_deterministic_for_a_seed():
     b = qcgd(prob, oracle="greedy", iterations=8, reads=3, lns_steps=4, seed=11)
     assert a.objective == b.objective and np.array_equal(a.x, b.x)
     assert [t["best_feasible"] for t in a.trace] == [t["best_feasible"] for t in b.trace]
-    d = a.to_dict()
-    assert d["feasible"] and "trace" not in d
-
-
-def test_random_search_budget_and_feasibility():
-    prob = tiny_fip()
-    r = random_search(prob, 37, seed=0)
-    assert r["candidates"] == 37 and prob.qcbo.is_feasible(r["x"][None])[0]
+    d = a.to_dict(include_trace=False)
+    assert d["feasible"] and "trace" not in d and d["termination"] == "iteration_limit"
 
 
 def test_bad_settings_raise():
-    with pytest.raises(QCGDError):
+    with pytest.raises(ConfigError):
         qcgd(assignment(), iterations=0)
-    with pytest.raises(QCGDError):
+    with pytest.raises(ConfigError):
         qcgd(assignment(), beta0=-1)
+    with pytest.raises(ConfigError, match="needs a FIPProblem"):
+        solve(assignment(), "ising-descent")
 
 
 def test_forced_losses_and_target_qubo_consistent_with_forward():
     from qcbo_model.forward import codes_from_bits, fip_forward
-    from solvers.qcgd import _forced_losses, _neuron_blocks, target_qubo
+    from solvers.methods.qcgd import _forced_losses, _neuron_blocks, target_qubo
     prob = tiny_fip("interval", 2)
     rng = np.random.default_rng(1)
     wb0 = rng.integers(0, 2, prob.n_weight_bits).astype(np.uint8)
@@ -198,13 +198,7 @@ def test_forced_losses_and_target_qubo_consistent_with_forward():
         assert Qs.n == len(wb) and np.all(Qs.energy(all_bits(len(wb))) >= -1e-9)   # a sum of squares
 
 
-def test_solve_from_args_report():
-    import argparse
-    from solvers.qcgd import solve_from_args
-    prob = tiny_fip()
-    args = argparse.Namespace(oracle="greedy", iterations=5, beta0=1.0, time_limit=None, seed=0, trace=None)
-    rep = solve_from_args(prob, args)
-    for k in ("solver", "status", "objective", "bound", "gap", "feasible", "n_variables", "n_constraints",
-              "wall_time_s", "oracle", "oracle_calls", "iterations", "infeasibility", "best_from", "weights"):
-        assert k in rep
-    assert rep["feasible"] and rep["iterations"] == 5 and prob.qcbo.is_feasible(rep["x"][None])[0]
+def test_no_feasible_point_is_reported_as_infeasible():
+    q = make_qcbo(2, np.zeros((2, 2)), np.zeros(2), [({0: 1.0, 1: 1.0}, {}, 3.0, 3.0, False)])   # x0 + x1 == 3
+    res = qcgd(q, oracle="exact", iterations=3, reads=2, lns_steps=2, lns_block=2)
+    assert res.termination == Termination.infeasible and res.x is None and not res.feasible

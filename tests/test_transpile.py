@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from qcbo_model.problem import build_problem
 from qcbo_model.qcbo import QCBO
 from qcbo_model.spec import NetworkSpec
-from solvers.lift import LiftedMatrices, LiftedRows, LiftError, lift_vectors, lmo_qubo
-from solvers.transpile import (KIND_NONE, TranspileError, check_transpile, feed_dict, penalty_qubo_direct,
+from solvers.compile.lift import LiftedMatrices, LiftedRows, LiftError, lift_vectors, lmo_qubo
+from solvers.compile.transpile import (KIND_NONE, TranspileError, check_transpile, feed_dict, penalty_qubo_direct,
                                plan_transpile, qcbo_to_pyqubo)
 
 
@@ -114,7 +114,7 @@ def test_fip_energy_identity(form, input_bits):
 
 def test_check_transpile_detects_a_broken_qubo(monkeypatch):
     """The check must fail when the QUBO is wrong (here: one coefficient perturbed)."""
-    import solvers.transpile as T
+    import solvers.compile.transpile as T
     p = fip_problem("exact", 2)
     orig = T.penalty_qubo_direct
 
@@ -204,7 +204,7 @@ def _exhaustive_check(q: QCBO):
 @pytest.mark.parametrize("d,input_bits,bias", [(1, 1, True), (2, 1, False), (1, 2, False)])
 def test_exhaustive_tiny_fip_exact(d, input_bits, bias):
     X = np.array([[0.1, 0.9], [0.8, 0.2]])[:, :d]
-    spec = NetworkSpec(input_dim=d, bits=(1,), intervals=(2,), input_bits=input_bits, bias=bias)
+    spec = NetworkSpec(input_dim=d, hidden=(), bits=(1,), intervals=(2,), input_bits=input_bits, bias=bias)
     q = build_problem(X, np.array([1, -1]), spec, "exact").qcbo
     _exhaustive_check(q)
 
@@ -385,7 +385,7 @@ def test_conventions_worked_example():
 
 
 def test_bounded_log_encoding_reaches_exactly_0_to_R():
-    from solvers.transpile import _bit_length
+    from solvers.compile.transpile import _bit_length
     R = np.arange(1, 5000)
     k = _bit_length(R)
     assert np.all((2 ** (k - 1) <= R) & (R < 2 ** k))

@@ -41,14 +41,6 @@ def test_corrupted_constraint_coefficient_is_caught():
     assert res[0].status == FAILED and res[0].max_discrepancy > 1e-6
 
 
-def test_missing_transpile_is_reported_as_skipped(monkeypatch):
-    monkeypatch.setitem(sys.modules, "solvers.transpile", None)   # import raises ImportError
-    prob = small_problem(N=3, hidden=(), bits=(1,), intervals=(2,))
-    res = run_checks(prob, n_cases=20, only=["transpile"])
-    assert res[0].status == SKIPPED and "transpile not available" in res[0].note
-    assert all_passed(res)
-
-
 def test_crash_in_a_check_is_a_failure(monkeypatch):
     import validation.checks as chk
     monkeypatch.setattr(chk, "reference_pass", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))

@@ -32,7 +32,7 @@ from qcbo_model.errors import QCBOError
 from qcbo_model.fip import FIPNetwork, LayerFIP
 from qcbo_model.forward import codes_from_bits, exact_forward, fip_forward
 from qcbo_model.layout import slack_coefs
-from qcbo_model.splines import activation_fn, loss_fn
+from qcbo_model.functions import activation_lipschitz, loss_fn, loss_lipschitz
 
 # Relative slack for float rounding when comparing measured deviations with bounds (z_ex and z_fip
 # are computed by different float expressions of the same exact number at layer 1).
@@ -41,38 +41,6 @@ FLOAT_TOL = 1e-9
 
 class BoundsError(QCBOError):
     """A bound cannot be computed for these inputs (bad epsilon/delta, empty trace, ...)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Lipschitz constants
-def activation_lipschitz(act) -> tuple[float, bool]:
-    """(Lip(sigma), sound): built-in constants are exact upper bounds; callables get an estimate."""
-    fn, lip = activation_fn(act)
-    if lip is not None:
-        return float(lip), True
-    z = np.linspace(-20.0, 20.0, 200001)
-    v = np.asarray(fn(z), dtype=float)
-    return float(np.max(np.abs(np.diff(v)) / np.diff(z))), False
-
-
-def loss_lipschitz(loss, z_abs_max: float) -> tuple[float, bool]:
-    """(Lip of z -> loss(z, y) on |z| <= z_abs_max, y in {-1,+1}; sound)."""
-    R = float(z_abs_max)
-    if loss == "logistic":
-        return 1.0, True                         # |d/dz log(1 + e^{-yz})| = expit(-yz) < 1
-    if loss == "squared_hinge":
-        return 2.0 * (1.0 + R), True             # |2 max(0, 1 - yz) y| <= 2 (1 + R)
-    if loss == "mse":
-        return 2.0 * (R + 1.0), True             # |2 (z - y)| <= 2 (R + 1)
-    fn = loss_fn(loss)
-    z = np.linspace(-R, R, 20001) if R > 0 else np.zeros(2)
-    lip = 0.0
-    for y in (-1.0, 1.0):
-        v = np.asarray(fn(z, np.full_like(z, y)), dtype=float)
-        dz = np.diff(z)
-        if np.any(dz > 0):
-            lip = max(lip, float(np.max(np.abs(np.diff(v))[dz > 0] / dz[dz > 0])))
-    return lip, False
 
 
 def _lip_times(lip: float, dev: np.ndarray) -> np.ndarray:

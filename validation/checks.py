@@ -88,10 +88,7 @@ def check_forward_completion(prob, n_cases, rng) -> CheckResult:
 
 
 def check_transpile_energy(prob, n_cases, seed) -> CheckResult:
-    try:
-        from solvers.transpile import check_transpile
-    except ImportError as e:
-        return CheckResult("transpile", SKIPPED, 0, None, f"skipped: transpile not available ({e})")
+    from solvers.compile.transpile import check_transpile
     rng = np.random.default_rng(seed)
     Xf = prob.complete(_random_wbits(prob, min(n_cases, 32), rng))
     d = check_transpile(prob.qcbo, n_cases=n_cases, seed=seed, X_feasible=Xf)
@@ -100,22 +97,22 @@ def check_transpile_energy(prob, n_cases, seed) -> CheckResult:
 
 
 def check_exact_solvers(prob, time_limit) -> CheckResult:
-    from solvers.exhaustive import n_patterns, solve_exhaustive
-    from solvers.highs import solve_highs
+    from solvers import SolutionStatus, solve
+    from solvers.exact.exhaustive import n_patterns
     total = n_patterns(prob.net)
     if total > (1 << EXACT_MAX_BITS):
         return CheckResult("exact_solvers", SKIPPED, 0, None,
                            f"skipped: 2^{np.log2(float(total)):.3g} weight assignments > 2^{EXACT_MAX_BITS}")
-    h = solve_highs(prob, time_limit=time_limit)
-    if h.status != "optimal":
+    h = solve(prob, "highs", time_limit=time_limit)
+    if h.solution_status != SolutionStatus.optimal:
         return CheckResult("exact_solvers", SKIPPED, 0, None,
-                           f"skipped: HiGHS did not certify within {time_limit:g} s ({h.statement})")
-    e = solve_exhaustive(prob, progress=False)
+                           f"skipped: HiGHS did not certify within {time_limit:g} s ({h.info['statement']})")
+    e = solve(prob, "exhaustive")
     disc = _rel(h.objective, e.objective)
     ok = disc <= 1e-7 and h.feasible and e.feasible
     return CheckResult("exact_solvers", PASSED if ok else FAILED, 1, disc,
-                       f"HiGHS {h.objective:.10g} ({h.node_count} nodes) vs exhaustive {e.objective:.10g} "
-                       f"over {e.n_patterns} assignments")
+                       f"HiGHS {h.objective:.10g} ({h.info['node_count']} nodes) vs exhaustive {e.objective:.10g} "
+                       f"over {e.info['n_patterns']} assignments")
 
 
 def check_fip_bounds(prob, n_cases, rng) -> CheckResult:
@@ -132,12 +129,11 @@ def check_fip_bounds(prob, n_cases, rng) -> CheckResult:
 
 
 def _exact_optimum(prob, time_limit):
-    from solvers.exhaustive import solve_exhaustive
-    from solvers.highs import solve_highs
-    h = solve_highs(prob, time_limit=time_limit)
-    if h.status == "optimal":
+    from solvers import SolutionStatus, solve
+    h = solve(prob, "highs", time_limit=time_limit)
+    if h.solution_status == SolutionStatus.optimal:
         return h.objective, "highs"
-    return solve_exhaustive(prob, progress=False).objective, "exhaustive"
+    return solve(prob, "exhaustive").objective, "exhaustive"
 
 
 def check_forms(X, y, spec, n_cases, rng, time_limit) -> CheckResult:
@@ -152,7 +148,7 @@ def check_forms(X, y, spec, n_cases, rng, time_limit) -> CheckResult:
     bad_i, bad_e = int((~pi.qcbo.is_feasible(Xi)).sum()), int((~pe.qcbo.is_feasible(Xe)).sum())
     disc = _rel(pi.qcbo.objective(Xi), pe.qcbo.objective(Xe))
     note += f"{bad_i} interval / {bad_e} exact completions infeasible; objectives differ by {disc:.3g}"
-    from solvers.exhaustive import n_patterns
+    from solvers.exact.exhaustive import n_patterns
     if n_patterns(pi.net) <= (1 << EXACT_MAX_BITS):
         oi, mi = _exact_optimum(pi, time_limit)
         oe, me = _exact_optimum(pe, time_limit)

@@ -1,0 +1,106 @@
+"""``qcbo-qnn train``: data -> FIP-QCBO -> solver -> decoded network -> evaluation, through ``QNNClassifier``.
+
+Every output path is checked before any data is loaded; the report (JSON), the plots and the model
+file are written atomically after training.  Ctrl-C during the solve ends it with the best network
+found so far (termination ``interrupted``), which is evaluated and written like a finished one; the
+exit code is then 130.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from ..io import check_writable, write_json
+from .common import (add_method_options, add_model_options, hidden_of, load_data, method_options_from_args,
+                     print_table)
+
+SUMMARY_KEYS = ("dataset", "classes", "n_train", "n_test", "solver", "termination", "oracle", "oracle_calls",
+                "objective", "feasible", "train_accuracy", "test_accuracy", "test_accuracy_fip",
+                "avg_bits_per_weight", "n_variables", "n_constraints", "wall_time_s")
+
+
+def register(subparsers) -> None:
+    from solvers import available_methods
+    t = subparsers.add_parser("train", help="build, solve, decode and evaluate a QNN; JSON report, plots, model file")
+    # the Ising descent's QUBO size does not grow with N, and more data is the main lever on test
+    # accuracy (docs/results.md): train on 2000 samples unless told otherwise
+    add_model_options(t, n_train=2000)
+    t.add_argument("--solver", default="ising-descent", choices=available_methods(),
+                   help="method that decides the weights (default ising-descent)")
+    t.add_argument("--report", default=None, help="JSON report file")
+    t.add_argument("--plots", default=None, help="folder for PNG plots")
+    t.add_argument("--model", default=None, help="write the trained model (JSON) here")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_method_options(t, available_methods())
+    t.set_defaults(func=cmd_train)
+
+
+def estimator_from_args(args, progress: bool = False):
+    from qcbo_qnn.estimator import QNNClassifier
+    opts = method_options_from_args(args, args.solver)
+    oracle = opts.pop("oracle", None)
+    opts.pop("seed", None)
+    return QNNClassifier(hidden=hidden_of(args), activation=args.activation, loss=args.loss,
+                         bits=None if args.bits is None else tuple(args.bits),
+                         intervals=None if args.intervals is None else tuple(args.intervals),
+                         breakpoints=args.breakpoints, form=args.form, input_bits=args.input_bits,
+                         bias=not args.no_bias, solver=args.solver, solver_options=opts or None, oracle=oracle,
+                         random_state=args.seed, progress=progress)
+
+
+def train_run(args, ds=None, progress: bool = False):
+    """The train pipeline as a function: (report, fitted QNNClassifier, dataset)."""
+    t0 = time.perf_counter()
+    clf = estimator_from_args(args, progress)
+    ds = ds if ds is not None else load_data(args)
+    clf.fit(ds.X_train, ds.y_train)
+    rep = {"dataset": ds.name, "classes": list(ds.classes), **clf.report(ds.X_test, ds.y_test)}
+    rep["wall_time_s"] = time.perf_counter() - t0
+    return rep, clf, ds
+
+
+def trace_values(trace) -> list:
+    """A method's trace -> one number per entry for the plot (objective, best feasible, or the value)."""
+    out = []
+    for e in trace or []:
+        v = e
+        if isinstance(e, dict):
+            v = next((e[k] for k in ("objective", "best_feasible", "best") if e.get(k) is not None), None)
+        if v is not None and np.isfinite(v):
+            out.append(float(v))
+    return out
+
+
+def cmd_train(args) -> int:
+    from qcbo_qnn.plots import write_plots
+    from solvers import Termination
+    for path in (args.report, args.model):
+        if path:
+            check_writable(path)
+    if args.plots:
+        check_writable(args.plots, folder=True)
+    progress = not args.no_progress and sys.stderr.isatty()
+    print(f"qcbo-qnn train: {args.dataset} classes {args.classes}, n_train {args.n_train}, solver {args.solver}",
+          file=sys.stderr)
+    rep, clf, ds = train_run(args, progress=progress)
+    if args.plots:
+        net = clf.network_
+        codes1 = net.layers[0].codes[:, :net.layers[0].d_in]
+        label = {"ising-descent": f"{rep['solver_info'].get('objective_kind', '')} training objective",
+                 "qcgd": "best feasible QCBO objective", "ste": "exact training loss per epoch"}
+        rep["plots"] = write_plots(args.plots, trace_values(rep["trace"]), codes1, ds, clf.predict(ds.X_test),
+                                   label.get(args.solver, "objective (best so far)"))
+    if args.model:
+        clf.save(args.model, meta={"dataset": rep["dataset"], "classes": rep["classes"], "pool": args.pool,
+                                   "test_accuracy": rep["test_accuracy"]})
+        rep["model_file"] = str(args.model)
+    if args.report:
+        write_json(args.report, rep)
+    print_table([(k, rep.get(k)) for k in SUMMARY_KEYS])
+    if args.report:
+        print(f"wrote {args.report}")
+    if clf.result_.termination == Termination.interrupted:
+        return 130
+    return 0 if rep["feasible"] else 1

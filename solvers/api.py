@@ -1,0 +1,116 @@
+"""``solve(problem, method, config=None, **overrides) -> SolveResult``: every method behind one call.
+
+    >>> from solvers import solve
+    >>> res = solve(prob, "ising-descent", iterations=50, oracle="cim")    # doctest: +SKIP
+    >>> res.termination, res.objective, res.feasible                       # doctest: +SKIP
+
+``config`` is the method's frozen config (``method_config(name)``), a mapping of its options, or None
+(the defaults); keyword ``overrides`` replace single options and are validated like the config.
+Methods marked ``accepts='qcbo'`` also run on a bare canonical ``QCBO``; the others need the
+``FIPProblem`` (they use the network: forward completion, decoding).
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .config import ConfigError, MethodConfig
+from .result import SolveResult
+
+__all__ = ["METHODS", "MethodEntry", "solve", "method_config", "available_methods"]
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """A registered method: ``module`` holds ``run(problem, cfg, progress, ...)`` and the config class."""
+
+    name: str
+    module: str
+    config: str
+    kind: str               # 'exact' | 'qcbo' (a QCBO method with an Ising oracle) | 'baseline'
+    accepts: tuple          # ('fip',) or ('fip', 'qcbo')
+    warm_start: bool
+    description: str
+
+    def load(self):
+        return importlib.import_module(self.module)
+
+    def config_class(self) -> type:
+        return getattr(self.load(), self.config)
+
+
+METHODS = {e.name: e for e in (
+    MethodEntry("highs", "solvers.exact.highs", "HighsConfig", "exact", ("fip",), False,
+                "exact MILP (HiGHS on the linearized Pyomo model), with bound and gap"),
+    MethodEntry("exhaustive", "solvers.exact.exhaustive", "ExhaustiveConfig", "exact", ("fip",), False,
+                "enumeration of every weight assignment (tiny instances)"),
+    MethodEntry("ising-descent", "solvers.methods.descent", "DescentConfig", "qcbo", ("fip",), True,
+                "Gauss-Newton trust-region QUBOs over the weight bits, one oracle call per step"),
+    MethodEntry("qcgd", "solvers.methods.qcgd", "QCGDConfig", "qcbo", ("fip", "qcbo"), False,
+                "conditional-gradient augmented Lagrangian over the completely-positive lift"),
+    MethodEntry("penalty", "solvers.methods.penalty", "PenaltyConfig", "qcbo", ("fip", "qcbo"), False,
+                "penalty QUBO over a grid of weights (pyqubo)"),
+    MethodEntry("progressive-hedging", "solvers.methods.decomposition", "PHConfig", "qcbo", ("fip",), False,
+                "sample-wise decomposition with progressive hedging (SA subproblems)"),
+    MethodEntry("sa-weights", "solvers.baselines.sa_weights", "SAWeightsConfig", "baseline", ("fip",), True,
+                "simulated annealing on the weight bits, forward objective"),
+    MethodEntry("random-search", "solvers.baselines.random_search", "RandomSearchConfig", "baseline", ("fip",),
+                False, "random weight codes with repair (forward completion)"),
+    MethodEntry("ste", "solvers.baselines.ste", "STEConfig", "baseline", ("fip",), False,
+                "straight-through quantization-aware training"),
+)}
+
+
+def available_methods(kind: str | None = None) -> list:
+    return [k for k, e in METHODS.items() if kind is None or e.kind == kind]
+
+
+def _entry(method) -> MethodEntry:
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; choose one of {available_methods()}")
+    return METHODS[method]
+
+
+def method_config(method: str, config=None, **overrides) -> MethodConfig:
+    """The validated config of ``method``: defaults, a config instance, or a mapping, plus overrides."""
+    cls = _entry(method).config_class()
+    if config is None:
+        config = {}
+    if isinstance(config, Mapping):
+        names = {n for n, _, _ in cls.options()}
+        given = {**config, **overrides}
+        bad = sorted(set(given) - names)
+        if bad:
+            raise ConfigError(f"method {method!r} has no option(s) {bad}; options: {sorted(names)}")
+        return cls(**given)
+    if not isinstance(config, cls):
+        raise ConfigError(f"config for {method!r} must be a {cls.__name__} or a mapping, got {type(config).__name__}")
+    return config.replace(**overrides) if overrides else config
+
+
+def solve(problem, method: str, config=None, *, progress: bool = False, warm_start=None,
+          **overrides) -> SolveResult:
+    """Run ``method`` on ``problem`` (a FIPProblem, or a QCBO for methods that accept one).
+
+    ``progress`` shows a progress bar; ``warm_start`` (weight bits) starts methods that support it
+    (``ising-descent``, ``sa-weights``) there.  Ctrl-C ends a run early with termination
+    ``interrupted`` and the best point found so far."""
+    entry = _entry(method)
+    cfg = method_config(method, config, **overrides)
+    is_fip = hasattr(problem, "complete") and hasattr(problem, "qcbo")
+    from qcbo_model.qcbo import QCBO
+    if not is_fip:
+        if not isinstance(problem, QCBO):
+            raise ConfigError(f"solve() takes a FIPProblem (qcbo_model.build_problem) or a QCBO, "
+                              f"got {type(problem).__name__}")
+        if "qcbo" not in entry.accepts:
+            raise ConfigError(f"method {method!r} needs a FIPProblem (it uses the network's forward pass); "
+                              "methods that take a bare QCBO: "
+                              f"{[k for k, e in METHODS.items() if 'qcbo' in e.accepts]}")
+    kw = {}
+    if warm_start is not None:
+        if not entry.warm_start:
+            raise ConfigError(f"method {method!r} does not take a warm start")
+        kw["warm_start"] = warm_start
+    return entry.load().run(problem, cfg, progress=progress, **kw)

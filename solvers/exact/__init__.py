@@ -1,0 +1,1 @@
+"""Exact solvers: HiGHS on the linearized Pyomo model, and exhaustive enumeration of the weights."""
