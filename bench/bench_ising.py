@@ -1,29 +1,38 @@
 """Benchmark the CIM oracle against dwave-samplers SA and simulated bifurcation.
 
-    PYTHONPATH=$PWD python bench/bench_ising.py [--quick] [--seed S] [--json FILE]
+    python bench/bench_ising.py [--quick] [--seed S] [--json FILE] [--bench-dir DIR]
 
 Energies use the file convention H(s) = -1/2 s^T J_file s.  Success probability
 p is per replica/read (a replica succeeds when the best state it visited reaches
 the reference); TTS99 = t * ln(0.01) / ln(1 - p) with t the wall time of one
 batched run (CIM: all replicas together; SA: one read).
+
+Instances: ../shared/benchmarks/ising beside the repository root, or --bench-dir / $QCBO_ISING_BENCH_DIR.
+SA is dwave-samplers' SimulatedAnnealingSampler called directly (the same sampler as the 'sa' oracle of
+solvers.ising, without the Oracle wrapper in the timing).  Simulated bifurcation is optional
+(pip install simulated-bifurcation torch); without it the SB column is skipped with a note.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from solvers.cim import CIMOracle  # noqa: E402
-from solvers.oracle import ExactOracle  # noqa: E402
-from solvers.problems import Ising  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from solvers.ising import ExactOracle, Ising  # noqa: E402
+from solvers.ising.cim import CIMOracle  # noqa: E402
 
-BENCH = "/work/shared/benchmarks/ising"
+# ../shared/benchmarks/ising beside the repository root (overridden by --bench-dir or the env var)
+DEFAULT_BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "ising"
+BENCH_ENV = "QCBO_ISING_BENCH_DIR"
+BENCH = str(DEFAULT_BENCH)      # set by main()
 # The stored SK1_N={N}_ground_energies.npz do not match the instance files (for
 # N=20 exhaustive enumeration disagrees on 7/10 instances; for N>=40 SA finds
 # energies *below* several stored values).  Reference = best of dwave-samplers SA
@@ -35,6 +44,14 @@ SK_REF = {
     100: [-734, -746, -740, -732, -720, -740, -740, -724, -718, -734],
 }
 GSET_BEST = {"G1": 11624, "G2": 11620}
+
+
+def _available(module: str) -> bool:
+    """Whether an optional module can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:       # a parent package is missing
+        return False
 
 
 def tts99(t, p):
@@ -56,9 +73,9 @@ def sk1000(seed):
 def run_sa(ising, target, seed, reads=10, sweeps=1000):
     try:
         from dwave.samplers import SimulatedAnnealingSampler
-        from solvers.dimod_adapter import to_bqm
     except ImportError:
         return None
+    from solvers.ising.sa import to_bqm
     bqm = to_bqm(ising)
     t0 = time.perf_counter()
     res = SimulatedAnnealingSampler().sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed)
@@ -148,21 +165,21 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None)
     ap.add_argument("--reads", type=int, default=64, help="CIM replicas on SK/MaxCut")
+    ap.add_argument("--bench-dir", default=None,
+                    help=f"instance folder (default ${BENCH_ENV}, else ../shared/benchmarks/ising beside the repository)")
     args = ap.parse_args(argv)
-    try:
-        import simulated_bifurcation  # noqa: F401
-        have_sb = True
-    except ImportError:
-        have_sb = False
-    try:
-        import dwave.samplers  # noqa: F401
-        have_sa = True
-    except ImportError:
-        have_sa = False
+    global BENCH
+    BENCH = str(Path(args.bench_dir or os.environ.get(BENCH_ENV) or DEFAULT_BENCH))
+    if not Path(BENCH, "sk").is_dir():
+        ap.error(f"no Ising benchmark instances in {BENCH} (expected sk/, maxcut50/, gset/); "
+                 f"give --bench-dir or set ${BENCH_ENV}")
+    have_sb = _available("simulated_bifurcation") and _available("torch")
+    have_sa = _available("dwave.samplers")
     rows = []
     print(f"# seed={args.seed} quick={args.quick}  (energies: H = -1/2 s^T J_file s)")
     if not have_sb:
-        print("# note: simulated-bifurcation not installed -> SB column skipped")
+        print("# note: simulated-bifurcation (and torch) not installed -> SB column skipped "
+              "(optional: pip install simulated-bifurcation)")
     if not have_sa:
         print("# note: dwave-samplers not installed -> SA column skipped")
     hdr = (f"{'instance':16s} {'ref':>9s} {'src':>5s} | {'CIM best':>9s} {'t[s]':>6s} {'p':>5s} {'TTS99':>7s} |"

@@ -4,7 +4,7 @@ Each (form, N, path) runs in a fresh subprocess so that its peak RSS (minus the 
 building the QCBO) is its own. pyqubo is skipped past --pyqubo-max-terms QUBO terms or once one of its
 runs exceeded --pyqubo-max-s seconds.
 
-    PYTHONPATH=$PWD python bench/bench_transpile.py --sizes 16,64,256,1024 --out /tmp/bench_transpile.json
+    python bench/bench_transpile.py --sizes 16,64,256,1024 --out /tmp/bench_transpile.json
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _instance(form: str, N: int, hidden: int, seed: int):
 
 def _worker(args, q):
     form, N, hidden, path, lam = args
-    from solvers.transpile import penalty_qubo_direct, plan_transpile, qcbo_to_pyqubo
+    from solvers.compile.transpile import penalty_qubo_direct, plan_transpile, qcbo_to_pyqubo
     qc = _instance(form, N, hidden, 0)
     base = _rss_mb()
     t0 = time.perf_counter()

@@ -1,13 +1,18 @@
 """Round 4: restarts / more reads for the Ising descent on the weak results-protocol cells.
 
-    PYTHONPATH=$PWD QCBO_DATA_DIR=/work/shared/datasets python bench/descent_restarts.py \
-        --config base:iterations=100 --out bench/results/descent_restarts.json
+    python bench/descent_restarts.py --config base:iterations=100 --out bench/results/descent_restarts.json
     python bench/descent_restarts.py --summarize CONFIG FILE.json [FILE.json ...]   (markdown table)
 
-Same instances as bench/run_results.py --part table (problem(pair, N, H, seed), `qcbo-qnn train` defaults);
-each --config NAME:key=val,... passes keyword arguments to solvers.ising_descent.ising_descent on top of
-the train defaults (oracle sa-fast, reads 16, neuron blocks, sharpness 8).  Settings are compared by the
-sharpened TRAINING loss (sharp_loss); test accuracy is only reported.  Shared 2-core machine.
+Same instances as bench/run_results.py --part table (problem(pair, N, H, seed), `qcbo-qnn train` data and
+model defaults); each --config NAME:key=val,... passes options of the ising-descent config to
+``solvers.solve(prob, "ising-descent", ...)`` on top of BASE below: the settings of the old
+``ising_descent()`` function these results were measured with (oracle sa = dwave-samplers SA 1000
+sweeps, reads 16, 100 iterations, patience 30, no restarts, neuron blocks, sharpness 8, and
+stop_after=None: with restarts on, the run goes to the iteration limit).  The stored r48p10 rows are
+``--config r48p10:iterations=300,reads=48,patience=10,restart=True``.  Values: numbers, True/False,
+None; ``oracle=sa-fast:10`` / ``oracle=cim:2000`` set the oracle and its sweeps / steps.
+Settings are compared by the sharpened TRAINING loss (sharp_loss); test accuracy is only reported.
+Shared 2-core machine.
 """
 from __future__ import annotations
 
@@ -17,29 +22,61 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 from run_results import problem, row  # noqa: E402
-from solvers.ising_descent import ising_descent  # noqa: E402
+from solvers import solve  # noqa: E402
+
+# the old ising_descent() defaults (and this script's overrides) the stored rows were measured with
+BASE = {"oracle": "sa", "reads": 16, "iterations": 100, "patience": 30, "restart": False, "stop_after": None}
+EFFORT = {"sa": "num_sweeps", "sa-fast": "num_sweeps", "cim": "num_steps", "greedy": "max_iter"}
+
+
+def oracle_spec(text):
+    """'sa-fast' / 'sa:10' / 'cim:2000' -> (registered name, constructor options).  'sa-fast' (the old
+    compiled-SA name) is 'sa' now; the old make_oracle gave the CIM num_steps=2000 by default."""
+    name, _, k = str(text).partition(":")
+    name = name.lower()
+    opts = {EFFORT[name]: int(k)} if k else {}
+    if name == "sa-fast":
+        name = "sa"
+    if name == "cim":
+        opts.setdefault("num_steps", 2000)
+    if name == "sa":                      # the stored rows used 1000 sweeps (the registry default is 300)
+        opts.setdefault("num_sweeps", 1000)
+    return name, opts
 
 
 def parse_cfg(text):
     name, _, rest = text.partition(":")
     kw = {}
     for item in filter(None, rest.split(",")):
-        k, v = item.split("=")
+        k, v = item.split("=", 1)
         for conv in (int, float):
             try:
                 v = conv(v)
                 break
             except ValueError:
                 pass
-        kw[k] = {"True": True, "False": False}.get(v, v) if isinstance(v, str) else v
+        kw[k] = {"True": True, "False": False, "None": None}.get(v, v) if isinstance(v, str) else v
     return name, kw
 
 
-def summarize(paths, config, table="bench/results/results_protocol.json"):
+def solve_options(kw, seed):
+    """The solve() options of one config (BASE, the seed, the config's own) with the oracle resolved."""
+    opts = {**BASE, "seed": seed, **kw}
+    if "oracle_kw" in opts:                       # the old name of oracle_options
+        opts["oracle_options"] = opts.pop("oracle_kw")
+    if isinstance(opts.get("oracle"), str):
+        name, o_opts = oracle_spec(opts["oracle"])
+        opts["oracle"] = name
+        opts["oracle_options"] = {**o_opts, **opts.get("oracle_options", {})}
+    return opts
+
+
+def summarize(paths, config, table=HERE / "results" / "results_protocol.json"):
     """Per (pair, H) cell: stored descent / ste-tuned vs the new runs of ``config`` (seeds in both)."""
     import numpy as np
     stored = json.loads(Path(table).read_text())["table"]["rows"]
@@ -76,26 +113,32 @@ def main(argv=None):
     p.add_argument("--hidden-sizes", nargs="+", type=int, default=[4, 8])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--n", type=int, default=512)
-    p.add_argument("--out", default="bench/results/descent_restarts.json")
+    p.add_argument("--n-test", type=int, default=None, help="test images (default: the whole test split)")
+    p.add_argument("--out", default=str(HERE / "results" / "descent_restarts.json"))
     o = p.parse_args(argv)
     out = Path(o.out)
     res = json.loads(out.read_text()) if out.exists() else {"rows": []}
+    extra = [] if o.n_test is None else ["--n-test", str(o.n_test)]
     for pair in o.pairs:
         for H in o.hidden_sizes:
             for seed in o.seeds:
-                a, prob, ds = problem(pair, o.n, H, seed)
+                a, prob, ds = problem(pair, o.n, H, seed, extra)
                 for c in o.config:
                     name, kw = parse_cfg(c)
-                    kw = {"oracle": "sa-fast", "reads": 16, "iterations": 100, "seed": seed, **kw}
+                    kwargs = {**BASE, "seed": seed, **kw}          # as recorded (oracle as given)
                     t0 = time.perf_counter()
-                    r = ising_descent(prob, **kw)
-                    rr = row(prob, ds, r.x, "ising-descent", t0, config=name, kwargs=kw, status=r.status,
-                             iterations=r.iterations, accepted=r.accepted, restarts=r.restarts,
-                             evaluations=r.evaluations, oracle_calls=r.oracle_calls)
+                    r = solve(prob, "ising-descent", **solve_options(kw, seed))
+                    inf = r.info
+                    rr = row(prob, ds, r.x, "ising-descent", t0, config=name, kwargs=kwargs,
+                             status=str(r.termination), iterations=inf["iterations"], accepted=inf["accepted"],
+                             restarts=inf["restarts"], evaluations=inf["evaluations"],
+                             oracle_calls=r.oracle_calls)
                     res["rows"].append({"pair": pair, "H": H, "seed": seed, "n": o.n, **rr})
+                    out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_text(json.dumps(res, indent=1, default=float))
                     print(f"{pair} H{H} s{seed} {name}: sharp {rr['sharp_loss']:.4f} test {rr['test_acc']:.4f} "
-                          f"it {r.iterations} acc {r.accepted} rs {r.restarts} {rr['wall_s']:.1f}s", flush=True)
+                          f"it {inf['iterations']} acc {inf['accepted']} rs {inf['restarts']} "
+                          f"{str(r.termination)} {rr['wall_s']:.1f}s", flush=True)
 
 
 if __name__ == "__main__":

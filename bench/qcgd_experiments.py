@@ -1,22 +1,28 @@
 """QCGD experiments -> docs/qcgd_results.md tables (JSON in bench/results/) and docs/img/*.png.
 
-    PYTHONPATH=$PWD QCBO_DATA_DIR=/work/shared/datasets python bench/qcgd_experiments.py --quick
+    python bench/qcgd_experiments.py --quick
 
-Parts (every number is measured by this script; nothing is typed in):
+Parts (every number is measured by this script; nothing is typed in; every method runs through
+solvers.solve):
 1. tiny instances (pool 14, N=8, hidden 2, intervals 2,4, bits 1,1; 5 class pairs x 2 seeds): QCGD with
-   default settings vs the exact optimum (solvers.exhaustive), random search with repair at QCGD's
+   default settings vs the exact optimum (method 'exhaustive'), random search with repair at QCGD's
    candidate budget, the penalty grid, STE-QAT;
 2. medium instances (hundreds of binaries, interval and exact form): QCGD with a strong oracle (SA,
    1000 sweeps), a weak one (greedy), and a control with *uniform random samples* in place of the
    oracle; random search at equal candidate budget; penalty grid (>= 5 lambdas); STE-QAT;
 3. robustness: QCGD with the simulated CIM at several noise levels and coefficient precisions
    b in {4, 6, 8, 16}: convergence traces (best feasible objective vs oracle calls) -> PNG.
+
+SA is the registry's 'sa' oracle (dwave-samplers, compiled) with 1000 or 10 sweeps; the uniform-random
+control is the registry's 'random' oracle.  Random search is the 'random-search' method: random valid
+weight codes, each forward-completed (the old qcgd.random_search drew uniform bits before completion).
+Writes --out (JSON), PNGs in --img and the tables into --doc; --max-instances N runs only the first N
+instances of each part (a smoke test).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,14 +33,30 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _fastsa import FastSA, RandomOracle                      # noqa: E402
 from qcbo_model.data import load_dataset                        # noqa: E402
 from qcbo_model.problem import build_problem                     # noqa: E402
 from qcbo_model.spec import NetworkSpec                          # noqa: E402
-from solvers.penalty import penalty_grid                         # noqa: E402
-from solvers.qcgd import qcgd, random_search                     # noqa: E402
+from solvers import get_oracle, solve                            # noqa: E402
 
 PAIRS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]
+
+
+def sa(sweeps: int):
+    """The registry's compiled SA (dwave-samplers) with ``sweeps`` sweeps per read."""
+    return get_oracle("sa", num_sweeps=sweeps)
+
+
+def random_search(prob, candidates: int, seed: int) -> dict:
+    """Random search with repair at ``candidates`` forward evaluations."""
+    r = solve(prob, "random-search", candidates=int(candidates), seed=seed)
+    return {"objective": r.objective, "x": r.x, "candidates": r.info["candidates"]}
+
+
+def penalty_grid(prob, oracle, reads, seed, backend):
+    """The penalty method over its default lambda grid: a dict with the old keys (grid, best, wall_time_s)."""
+    r = solve(prob, "penalty", oracle=oracle, reads=reads, seed=seed, backend=backend)
+    return {"grid": r.info["grid"], "wall_time_s": r.wall_time_s, "objective": r.objective,
+            "best": {"objective": r.objective, "x": r.x, "lam": r.info["best_lambda"], "source": r.info["best_from"]}}
 
 
 def make(classes, seed, pool, n_train, hidden, intervals, bits, form="interval", input_bits=None):
@@ -58,8 +80,7 @@ def floor(prob) -> float:
 
 
 def ste(prob, seed, epochs):
-    from solvers.baselines import ste_qat
-    r = ste_qat(prob.spec, prob.net.X, prob.net.Y, epochs=epochs, seed=seed, prob=prob, form=prob.form)
+    r = solve(prob, "ste", epochs=epochs, seed=seed)
     return float(prob.qcbo.objective(r.x[None])[0]), r.wall_time_s
 
 
@@ -72,31 +93,30 @@ def best_penalty(res):
 
 def run_qcgd(prob, oracle, seed, **kw):
     t = time.perf_counter()
-    r = qcgd(prob, oracle=oracle, seed=seed, **kw)
-    feas = bool(prob.qcbo.is_feasible(r.x[None])[0])
-    return dict(objective=r.objective, feasible=feas, best_from=r.best_from, candidates=r.candidates,
-                oracle_calls=r.oracle_calls, time_s=time.perf_counter() - t, trace=r.trace, oracle=r.oracle)
+    r = solve(prob, "qcgd", oracle=oracle, seed=seed, **kw)
+    return dict(objective=r.objective, feasible=r.feasible, best_from=r.info["best_from"],
+                candidates=r.info["candidates"], oracle_calls=r.oracle_calls, time_s=time.perf_counter() - t,
+                trace=r.trace, oracle=r.oracle, termination=str(r.termination))
 
 
 def part_tiny(args, out):
-    from solvers.exhaustive import solve_exhaustive
     rows = []
-    for classes in PAIRS:
-        for seed in (0, 1):
-            prob, name = make(classes, seed, 14, 8, (2,), (2, 4), ("1", "1"))
-            ex = solve_exhaustive(prob, progress=False)
-            q = run_qcgd(prob, FastSA(1000), seed=0)            # defaults, no tuning
-            rs = random_search(prob, q["candidates"], seed=0)
-            pen = penalty_grid(prob, oracle=FastSA(1000), reads=32, seed=0, backend="direct")
-            pd, pc, pf = best_penalty(pen)
-            so, st = ste(prob, 0, args.ste_epochs)
-            rows.append(dict(instance=name, n=prob.qcbo.n, n_w=prob.n_weight_bits, optimum=ex.objective,
-                             floor=floor(prob),
-                             qcgd=q["objective"], qcgd_feasible=q["feasible"], qcgd_best_from=q["best_from"],
-                             qcgd_time_s=q["time_s"], candidates=q["candidates"], random=rs["objective"],
-                             penalty_decoded=pd, penalty_completed=pc, penalty_max_feas_rate=pf,
-                             penalty_time_s=pen["wall_time_s"], ste=so, ste_time_s=st))
-            print(f"tiny {name}: opt {ex.objective:.6f} qcgd {q['objective']:.6f} rs {rs['objective']:.6f}", flush=True)
+    inst = [(classes, seed) for classes in PAIRS for seed in (0, 1)][:args.max_instances]
+    for classes, seed in inst:
+        prob, name = make(classes, seed, 14, 8, (2,), (2, 4), ("1", "1"))
+        ex = solve(prob, "exhaustive")
+        q = run_qcgd(prob, sa(1000), seed=0, **args.tiny_qcgd)     # defaults, no tuning
+        rs = random_search(prob, q["candidates"], seed=0)
+        pen = penalty_grid(prob, oracle=sa(args.penalty_sweeps), reads=32, seed=0, backend="direct")
+        pd, pc, pf = best_penalty(pen)
+        so, st = ste(prob, 0, args.ste_epochs)
+        rows.append(dict(instance=name, n=prob.qcbo.n, n_w=prob.n_weight_bits, optimum=ex.objective,
+                         floor=floor(prob),
+                         qcgd=q["objective"], qcgd_feasible=q["feasible"], qcgd_best_from=q["best_from"],
+                         qcgd_time_s=q["time_s"], candidates=q["candidates"], random=rs["objective"],
+                         penalty_decoded=pd, penalty_completed=pc, penalty_max_feas_rate=pf,
+                         penalty_time_s=pen["wall_time_s"], ste=so, ste_time_s=st))
+        print(f"tiny {name}: opt {ex.objective:.6f} qcgd {q['objective']:.6f} rs {rs['objective']:.6f}", flush=True)
     out["tiny"] = rows
 
 
@@ -107,6 +127,7 @@ def part_medium(args, out):
             ((0, 1), 0, "exact"), ((8, 9), 1, "exact")]
     if not args.quick:
         inst += [((2, 3), 2, "exact"), ((8, 9), 4, "interval")]
+    inst = inst[:args.max_instances]
     rows = []
     for classes, seed, form in inst:
         if form == "interval":
@@ -115,8 +136,8 @@ def part_medium(args, out):
             prob, name = make(classes, seed, 4, 16, (2,), (2, 4), ("1", "1"), "exact", 2)
         r = dict(instance=name, n=prob.qcbo.n, n_w=prob.n_weight_bits, floor=floor(prob))
         kw = dict(iterations=args.iterations, lns_steps=args.lns_steps)
-        for label, orc in (("sa1000", FastSA(1000)), ("sa10", FastSA(10)), ("greedy", "greedy"),
-                           ("random_oracle", RandomOracle())):
+        for label, orc in (("sa1000", sa(1000)), ("sa10", sa(10)), ("greedy", "greedy"),
+                           ("random_oracle", "random")):
             q = run_qcgd(prob, orc, seed=0, **kw)
             r[label] = q["objective"]
             r[label + "_time_s"] = q["time_s"]
@@ -128,7 +149,7 @@ def part_medium(args, out):
         rs = [random_search(prob, r["candidates"], seed=s)["objective"] for s in range(3)]
         r["random"] = rs[0]
         r["random_median3"] = float(np.median(rs))
-        pen = penalty_grid(prob, oracle=FastSA(1000), reads=32, seed=0, backend="direct")
+        pen = penalty_grid(prob, oracle=sa(args.penalty_sweeps), reads=32, seed=0, backend="direct")
         r["penalty_decoded"], r["penalty_completed"], r["penalty_max_feas_rate"] = best_penalty(pen)
         r["penalty_time_s"] = pen["wall_time_s"]
         r["penalty_grid"] = pen["grid"]
@@ -140,11 +161,11 @@ def part_medium(args, out):
 
 
 def part_robust(args, out):
-    from solvers.cim import CIMOracle
+    from solvers.ising.cim import CIMOracle
     prob, name = make((0, 1), 0, 4, 32, (4,), (4, 8), ("1", "2"))
     runs = []
     settings = [("noise", v, dict(noise=v)) for v in args.noise_levels] + \
-               [("precision_bits", b, dict(precision_bits=b)) for b in (4, 6, 8, 16)]
+               [("precision_bits", b, dict(precision_bits=b)) for b in args.precision_bits]
     for kind, val, kw in settings:
         objs, times, tr = [], [], None
         for seed in range(args.robust_seeds):
@@ -174,7 +195,7 @@ def plots(out, img: Path):
                 if r["kind"] != kind:
                     continue
                 c = [t["calls"] for t in r["trace"]]
-                b = [t["best"] for t in r["trace"]]
+                b = [np.nan if t["best"] is None else t["best"] for t in r["trace"]]   # None: none feasible yet
                 ax.step(c, b, where="post", label=f"{kind}={r['value']}")
             ax.set_xlabel("oracle calls")
             ax.set_ylabel("best feasible QCBO objective")
@@ -183,7 +204,8 @@ def plots(out, img: Path):
         ax = axes[2]
         for r in rb["runs"]:
             tr = [t for t in r["trace"] if t["phase"] == "cgal"]
-            ax.semilogy([t["calls"] for t in tr], [max(t["infeas"], 1e-6) for t in tr], label=f"{r['kind']}={r['value']}")
+            ax.semilogy([t["calls"] for t in tr], [max(t["infeas"] or 0.0, 1e-6) for t in tr],
+                        label=f"{r['kind']}={r['value']}")
         ax.set_xlabel("CGAL iteration")
         ax.set_ylabel("||s(W) - proj s(W)|| (mixture)")
         ax.set_title("mixture infeasibility")
@@ -218,7 +240,7 @@ def render(out) -> str:
     L = []
     t = out.get("tiny")
     if t:
-        L += ["### Tiny instances (optimum by enumeration, `solvers.exhaustive`)", "",
+        L += ["### Tiny instances (optimum by enumeration, method `exhaustive`)", "",
               "| instance | n | weight bits | optimum | QCGD | QCGD feasible | best from | random search | "
               "penalty decoded | penalty max feas. rate | penalty completed | STE-QAT | QCGD s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -296,16 +318,26 @@ def main(argv=None):
     p.add_argument("--robust-lns", type=int, default=40)
     p.add_argument("--robust-seeds", type=int, default=5)
     p.add_argument("--noise-levels", default="0,0.1,0.3,1.0")
+    p.add_argument("--precision-bits", default="4,6,8,16", help="robust: CIM coefficient precisions")
+    p.add_argument("--tiny-iterations", type=int, default=None,
+                   help="tiny: QCGD iterations (default: the QCGD default, no tuning)")
+    p.add_argument("--tiny-lns-steps", type=int, default=None, help="tiny: QCGD LNS steps (default: QCGD's)")
+    p.add_argument("--penalty-sweeps", type=int, default=1000, help="SA sweeps of the penalty grid's oracle")
+    p.add_argument("--max-instances", type=int, default=None, help="only the first N instances per part")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "qcgd_experiments.json"))
     p.add_argument("--img", default=str(ROOT / "docs" / "img"))
+    p.add_argument("--doc", default=str(ROOT / "docs" / "qcgd_results.md"), help="markdown file for the tables")
     p.add_argument("--render-only", action="store_true", help="rewrite plots and tables from --out")
     a = p.parse_args(argv)
     if a.render_only:
         old = json.loads(Path(a.out).read_text())
         plots(old, Path(a.img))
-        write_doc(old, ROOT / "docs" / "qcgd_results.md")
+        write_doc(old, Path(a.doc))
         return
     a.noise_levels = [float(t) for t in a.noise_levels.split(",")]
+    a.precision_bits = [int(t) for t in a.precision_bits.split(",")]
+    a.tiny_qcgd = {k: v for k, v in (("iterations", a.tiny_iterations), ("lns_steps", a.tiny_lns_steps))
+                   if v is not None}
     out = {"argv": sys.argv[1:], "quick": a.quick, "machine": "shared 2-core machine (timings indicative)"}
     t0 = time.perf_counter()
     parts = a.parts.split(",")
@@ -321,7 +353,7 @@ def main(argv=None):
     old.update(out)
     Path(a.out).write_text(json.dumps(old, indent=1, default=float))
     plots(old, Path(a.img))
-    write_doc(old, ROOT / "docs" / "qcgd_results.md")
+    write_doc(old, Path(a.doc))
     print(f"wrote {a.out} ({out['total_time_s']:.0f}s)")
 
 

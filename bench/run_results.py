@@ -1,40 +1,51 @@
 """Results protocol (docs/results.md): every method on Fashion-MNIST pairs, three seeds; JSON + markdown.
 
-    PYTHONPATH=$PWD QCBO_DATA_DIR=/work/shared/datasets python bench/run_results.py \
-        --part ste-tune table cim penalty exact tenclass curve --out bench/results/results_protocol.json
+    python bench/run_results.py --part ste-tune table cim penalty exact tenclass curve \
+        --out bench/results/results_protocol.json
 
 Parts (each rewrites its key of --out after every row, so a cut-off run keeps what it measured):
   ste-tune  STE-QAT settings grid (epochs, lr, minibatch, sharpness) on (0,1) and (2,4), N, H=4, seed 0.
   table     pairs x H x seeds at N (--n): the default route (`qcbo-qnn train` defaults: ising-descent,
-            oracle sa-fast, neuron blocks, sharpness 8), random search with repair at the descent's
-            evaluation count, SA on the weight bits (--sa-sweeps x --sa-reads), STE-QAT (--ste-*),
-            full-precision logistic regression.  Same training samples and test set for all.
+            oracle sa = dwave-samplers SA 1000 sweeps, neuron blocks, sharpness 8), random search with
+            repair at the descent's evaluation count, SA on the weight bits (--sa-sweeps x --sa-reads),
+            STE-QAT (--ste-*), full-precision logistic regression.  Same training samples and test set.
   cim       the same route with the CIM oracle (--cim-steps) on (0,1), H=4, N=--cim-n, seeds.
-  penalty   penalty_grid (monolithic penalty QUBO, oracle sa) at N=--penalty-n: feasibility + accuracy
-            after forward completion, vs the descent on the same samples.
+  penalty   the penalty method (monolithic penalty QUBO over a lambda grid, oracle sa with
+            --penalty-sweeps) at N=--penalty-n: feasibility + accuracy after forward completion, vs the
+            descent on the same samples.
   exact     a tiny instance (pool 14 -> 4 features, N=8, H=2): exhaustive optimum of the QCBO vs methods.
   tenclass  10 classes one-vs-rest (`qcbo-qnn train --classes 0,...,9`), hidden --tc-hidden, N=--tc-n,
             with logistic regression and STE on the same data.
   curve     (0,1) accuracy vs N and vs wall time for the default route (docs/img/results_curve.png).
-  legacy    the round-2 baseline table (run_baselines; remaining args after -- go to it).
-Timings: shared 2-core machine.
+  legacy    the round-2 baseline table (qcbo_qnn.cli.baseline.run_baselines; the remaining args after --
+            go to it, in the `qcbo-qnn baseline` flags: --ste-epochs, --sa-weights-sweeps, ...).
+Every method runs through solvers.solve.  The descent runs to its iteration (or time) limit as it did
+when these results were measured: --descent-stop-after none (the default here) passes stop_after=None;
+give a number to use the descent's convergence stop instead.  Timings: shared 2-core machine.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from qcbo_model.forward import codes_from_bits, exact_loss  # noqa: E402
-from qcbo_qnn.cli import add_model_options, make_parser, write_json  # noqa: E402
-from qcbo_qnn.train_cli import _has, add_budget_options, run_baselines, solve, train_run  # noqa: E402
-from solvers import baselines as bl  # noqa: E402
+from qcbo_qnn.cli import make_parser  # noqa: E402
+from qcbo_qnn.cli.baseline import run_baselines  # noqa: E402
+from qcbo_qnn.cli.common import (add_method_options, add_model_options, load_data,  # noqa: E402
+                                 method_options_from_args, problem_from_args)
+from qcbo_qnn.io import write_json  # noqa: E402
+from solvers import available_methods, method_config, solve  # noqa: E402
+from solvers.baselines import logistic_regression  # noqa: E402
 
 STE_GRID = [  # (epochs, lr, batch_size, sharpness)
     (300, 0.05, None, 1.0), (300, 0.05, None, 8.0), (1000, 0.02, None, 8.0),
@@ -51,9 +62,20 @@ def train_args(extra):
     return make_parser().parse_args(["train", "--no-progress"] + list(extra))
 
 
+def _has(mod: str) -> bool:
+    try:
+        return importlib.util.find_spec(mod) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def stop_after_arg(text):
+    """--descent-stop-after: 'none' (run to the iteration/time limit) or an integer >= 1."""
+    return None if str(text).lower() == "none" else int(text)
+
+
 def sharp_loss(prob, x, s=8.0):
-    from qcbo_model.splines import loss_fn
-    from solvers.ising_descent import _objective_fn
+    from solvers.methods.descent import _objective_fn
     w = np.asarray(x)[:prob.n_weight_bits][None]
     return float(_objective_fn(prob.net, "exact", s)(w)[0])
 
@@ -74,27 +96,33 @@ def row(prob, ds, x, method, t0, **kw):
 
 
 def problem(pair, n, H, seed, extra=()):
-    from qcbo_qnn.cli import load_data, problem_from_args
     a = train_args(["--classes", pair, "--n-train", str(n), "--hidden", str(H), "--seed", str(seed), *extra])
     ds = load_data(a)
     prob, ds = problem_from_args(a, ds)
     return a, prob, ds
 
 
-def descent(a, prob, ds, method="ising-descent"):
+def descent_config(a, stop_after=None):
+    """The ising-descent config of the `qcbo-qnn train` namespace ``a`` (its defaults plus the flags given),
+    with ``stop_after`` (None: run to the iteration or time limit, as the stored results did)."""
+    opts = method_options_from_args(a, "ising-descent")
+    opts.setdefault("stop_after", stop_after)
+    return method_config("ising-descent", opts)
+
+
+def descent(a, prob, ds, method="ising-descent", stop_after=None):
     t0 = time.perf_counter()
-    s = solve(prob, "ising-descent", a, progress=False)
-    inf = s["info"]
-    return row(prob, ds, s["x"], method, t0, oracle=s["oracle"], oracle_calls=s["oracle_calls"],
+    r = solve(prob, "ising-descent", descent_config(a, stop_after))
+    inf = r.info
+    return row(prob, ds, r.x, method, t0, oracle=r.oracle, oracle_calls=r.oracle_calls,
                evaluations=inf["evaluations"], iterations=inf["iterations"], accepted=inf["accepted"],
-               status=inf["status"], oracle_time_s=inf.get("oracle_time_s"))
+               status=str(r.termination), restarts=inf["restarts"], oracle_time_s=r.oracle_time_s)
 
 
 def ste(prob, ds, seed, cfg):
     ep, lr, bs, sh = cfg
     t0 = time.perf_counter()
-    r = bl.ste_qat(prob.spec, ds.X_train, ds.y_train, epochs=ep, lr=lr, batch_size=bs, sharpness=sh, seed=seed,
-                   prob=prob)
+    r = solve(prob, "ste", epochs=ep, lr=lr, batch_size=bs, sharpness=sh, seed=seed)   # on prob's training set
     return row(prob, ds, r.x, "ste", t0, epochs=ep, lr=lr, batch_size=bs, sharpness=sh)
 
 
@@ -107,16 +135,29 @@ def ste_tuned(prob, ds, seed):
 
 
 def logreg(ds, seed):
-    r = bl.logistic_regression(ds.X_train, ds.y_train, ds.X_test, ds.y_test, seed=seed)
-    return {"method": "logreg", "test_acc": r.metrics["test_accuracy"], "train_acc": r.metrics["train_accuracy"],
-            "wall_s": r.wall_time_s}
+    r = logistic_regression(ds.X_train, ds.y_train, ds.X_test, ds.y_test, seed=seed)
+    return {"method": "logreg", "test_acc": r["metrics"]["test_accuracy"], "train_acc": r["metrics"]["train_accuracy"],
+            "wall_s": r["wall_time_s"]}
+
+
+def random_search(prob, ds, candidates, seed, method="random", **kw):
+    """Random search with repair (valid codes, forward completion) at ``candidates`` evaluations."""
+    t0 = time.perf_counter()
+    r = solve(prob, "random-search", candidates=int(candidates), seed=seed)
+    return row(prob, ds, r.x, method, t0, evaluations=candidates, **kw)
+
+
+def sa_weights(prob, ds, sweeps, reads, seed, **kw):
+    t0 = time.perf_counter()
+    r = solve(prob, "sa-weights", sweeps=sweeps, reads=reads, seed=seed)
+    return row(prob, ds, r.x, "sa-weights", t0, **kw), r
 
 
 # ---------------------------------------------------------------------------------------------
 def part_ste_tune(o, save):
     rows = []
     for pair in ["0,1", "2,4"]:
-        _, prob, ds = problem(pair, o.n, 4, 0)
+        _, prob, ds = problem(pair, o.n, 4, 0, o.train_args)
         for cfg in STE_GRID:
             rows.append({"pair": pair, **ste(prob, ds, 0, cfg)})
             save(rows)
@@ -129,16 +170,14 @@ def part_table(o, save):
     for pair in o.pairs:
         for H in o.hidden_sizes:
             for seed in o.seeds:
-                a, prob, ds = problem(pair, o.n, H, seed)
+                a, prob, ds = problem(pair, o.n, H, seed, o.train_args)
                 key = dict(pair=pair, H=H, seed=seed, n=o.n, bits_per_weight=prob.spec.avg_bits_per_weight)
-                d = descent(a, prob, ds)
+                d = descent(a, prob, ds, stop_after=o.descent_stop_after)
                 out = [d]
-                t0 = time.perf_counter()
-                rs = bl.random_search(prob, d["evaluations"], seed=seed)
-                out.append(row(prob, ds, rs.x, "random", t0, evaluations=d["evaluations"]))
-                t0 = time.perf_counter()
-                sa = bl.sa_weights(prob, n_sweeps=o.sa_sweeps, n_reads=o.sa_reads, seed=seed)
-                out.append(row(prob, ds, sa.x, "sa-weights", t0, evaluations=sa.budget["forward_evaluations"]))
+                out.append(random_search(prob, ds, d["evaluations"], seed))
+                sa, r = sa_weights(prob, ds, o.sa_sweeps, o.sa_reads, seed)
+                sa["evaluations"] = r.info["forward_evaluations"]
+                out.append(sa)
                 out.append({**ste(prob, ds, seed, STE_PLAIN), "method": "ste-plain"})
                 out.append(ste_tuned(prob, ds, seed))
                 out.append(logreg(ds, seed))
@@ -153,35 +192,38 @@ def part_cim(o, save):
     rows = []
     for steps in o.cim_steps:
         for seed in o.seeds:
-            a, prob, ds = problem("0,1", o.cim_n, 4, seed, ["--oracle", "cim", "--cim-steps", str(steps)])
+            a, prob, ds = problem("0,1", o.cim_n, 4, seed,
+                                 [*o.train_args, "--oracle", "cim", "--oracle-option", f"num_steps={steps}"])
             rows.append({"pair": "0,1", "H": 4, "seed": seed, "n": o.cim_n, "cim_steps": steps,
-                         "bits_per_weight": prob.spec.avg_bits_per_weight, **descent(a, prob, ds, "descent/cim")})
+                         "bits_per_weight": prob.spec.avg_bits_per_weight,
+                         **descent(a, prob, ds, "descent/cim", stop_after=o.descent_stop_after)})
             save(rows)
             print({k: v for k, v in rows[-1].items()}, flush=True)
     return rows
 
 
 def part_penalty(o, save):
-    from solvers.penalty import penalty_grid
     rows = []
     for pair in o.penalty_pairs:
         for seed in o.seeds:
-            a, prob, ds = problem(pair, o.penalty_n, 4, seed)
+            a, prob, ds = problem(pair, o.penalty_n, 4, seed, o.train_args)
             key = dict(pair=pair, H=4, seed=seed, n=o.penalty_n, n_variables=prob.qcbo.n)
             t0 = time.perf_counter()
-            d = penalty_grid(prob, oracle="sa", oracle_kw={"num_sweeps": o.penalty_sweeps}, reads=16, seed=seed)
+            d = solve(prob, "penalty", oracle="sa", oracle_options={"num_sweeps": o.penalty_sweeps}, reads=16,
+                      seed=seed)
             grid = [{k: v for k, v in r.items() if k not in ("x",) and not hasattr(v, "shape")}
-                    for r in d.get("grid", [])]
-            b = d["best"]
+                    for r in d.info.get("grid", [])]
             info = dict(grid=grid, max_feasible_rate=max((r["feasible_rate"] for r in grid), default=None),
-                        best_lambda=b["lam"], best_from=b["source"], qubo_vars=d.get("n_qubo_variables"), compile_s=d.get("compile_time_s"))
-            if b["x"] is not None:
-                out = row(prob, ds, b["x"], "penalty", t0, **info)
+                        best_lambda=d.info["best_lambda"], best_from=d.info["best_from"],
+                        qubo_vars=d.info.get("n_qubo_variables"), compile_s=d.info.get("compile_time_s"),
+                        termination=str(d.termination))
+            if d.x is not None:
+                out = row(prob, ds, d.x, "penalty", t0, **info)
             else:
                 out = {"method": "penalty", "test_acc": None, "feasible": False, "wall_s": time.perf_counter() - t0,
                        **info}
             rows.append({**key, **out})
-            rows.append({**key, **descent(a, prob, ds)})
+            rows.append({**key, **descent(a, prob, ds, stop_after=o.descent_stop_after)})
             save(rows)
             print({k: v for k, v in rows[-2].items() if k != "grid"}, "descent", rows[-1]["test_acc"], flush=True)
     return rows
@@ -191,27 +233,23 @@ def part_exact(o, save):
     rows = []
     for pair in ["0,1", "5,7"]:
         for seed in o.seeds:
-            a, prob, ds = problem(pair, 8, 2, seed, ["--pool", "14"])
+            a, prob, ds = problem(pair, 8, 2, seed, [*o.train_args, "--pool", "14"])
             key = dict(pair=pair, H=2, seed=seed, n=8, pool=14, n_weight_bits=prob.n_weight_bits,
                        bits_per_weight=prob.spec.avg_bits_per_weight)
             t0 = time.perf_counter()
-            ex = bl.exhaustive_weights(prob)
-            out = [row(prob, ds, ex.x, "exhaustive", t0, patterns=ex.budget["candidates"])]
-            d = descent(a, prob, ds)
+            ex = solve(prob, "exhaustive", max_bits=22)
+            out = [row(prob, ds, ex.x, "exhaustive", t0, patterns=ex.info["n_patterns"])]
+            d = descent(a, prob, ds, stop_after=o.descent_stop_after)
             out.append(d)
-            t0 = time.perf_counter()
-            sa = bl.sa_weights(prob, n_sweeps=50, n_reads=8, seed=seed)
-            out.append(row(prob, ds, sa.x, "sa-weights", t0))
-            t0 = time.perf_counter()
-            rs = bl.random_search(prob, d["evaluations"], seed=seed)
-            out.append(row(prob, ds, rs.x, "random", t0, evaluations=d["evaluations"]))
+            out.append(sa_weights(prob, ds, 50, 8, seed)[0])
+            out.append(random_search(prob, ds, d["evaluations"], seed))
             out.append(ste(prob, ds, seed, (o.ste_epochs, o.ste_lr, min(o.ste_batch or 8, 8), o.ste_sharpness)))
-            if _has("solvers.highs"):
-                from solvers.highs import solve_highs
+            if _has("highspy"):
                 t0 = time.perf_counter()
-                h = solve_highs(prob, time_limit=60)
-                if h.x is not None:
-                    out.append(row(prob, ds, h.x, "highs", t0, termination=str(h.termination)))
+                h = solve(prob, "highs", time_limit=o.highs_time_limit)
+                if h.x is not None:   # termination: HiGHS's own (Pyomo) condition name, as stored before
+                    out.append(row(prob, ds, h.x, "highs", t0, termination=h.info["highs_termination"],
+                                   solution_status=str(h.solution_status)))
             rows += [{**key, **r} for r in out]
             save(rows)
             print(pair, seed, "  ".join(f"{r['method']} obj {r.get('qcbo_objective', float('nan')):.4f} "
@@ -224,17 +262,20 @@ def part_tenclass(o, save):
     classes = "0,1,2,3,4,5,6,7,8,9"
     for H in o.tc_hidden:
         for seed in o.tc_seeds:
-            a = train_args(["--classes", classes, "--n-train", str(o.tc_n), "--hidden", str(H), "--seed", str(seed),
-                            "--descent-time-limit", str(o.tc_time_limit)])
+            # the `qcbo-qnn train --classes 0,...,9 --time-limit T` pipeline: data, one-vs-rest FIP problem,
+            # the descent with the train defaults (run to its time/iteration limit), test on all images
             t0 = time.perf_counter()
-            rep, prob, res, ds = train_run(a, progress=False)
-            inf = res["info"]
+            a, prob, ds = problem(classes, o.tc_n, H, seed, [*o.train_args, "--time-limit", str(o.tc_time_limit)])
+            t_build = time.perf_counter() - t0
+            res = solve(prob, "ising-descent", descent_config(a, o.descent_stop_after))
+            inf = res.info
             rows.append({"method": "ising-descent", "H": H, "seed": seed, "n": o.tc_n,
-                         "bits_per_weight": prob.spec.avg_bits_per_weight, "test_acc": rep["test_accuracy"],
-                         "train_acc": rep["train_accuracy"], "wall_s": time.perf_counter() - t0,
-                         "build_s": rep["build_time_s"], "oracle_calls": res["oracle_calls"],
-                         "status": inf.get("status"), "iterations": inf.get("iterations"),
-                         "oracle_time_s": inf.get("oracle_time_s"), "n_weight_bits": prob.n_weight_bits})
+                         "bits_per_weight": prob.spec.avg_bits_per_weight,
+                         "test_acc": prob.accuracy(res.x, ds.X_test, ds.y_test),
+                         "train_acc": prob.accuracy(res.x, ds.X_train, ds.y_train), "wall_s": time.perf_counter() - t0,
+                         "build_s": t_build, "oracle_calls": res.oracle_calls,
+                         "status": str(res.termination), "iterations": inf.get("iterations"),
+                         "oracle_time_s": res.oracle_time_s, "n_weight_bits": prob.n_weight_bits})
             save(rows)
             print(rows[-1], flush=True)
             rows.append({"H": H, "seed": seed, "n": o.tc_n, **ste(prob, ds, seed, (o.ste_epochs, o.ste_lr, o.ste_batch,
@@ -252,8 +293,8 @@ def part_curve(o, save):
     for n in o.curve_ns:
         for seed in o.seeds:
             t0 = time.perf_counter()
-            a, prob, ds = problem("0,1", n, 4, seed)
-            d = descent(a, prob, ds)
+            a, prob, ds = problem("0,1", n, 4, seed, o.train_args)
+            d = descent(a, prob, ds, stop_after=o.descent_stop_after)
             d["wall_s_with_build"] = time.perf_counter() - t0
             rows.append({"pair": "0,1", "H": 4, "seed": seed, "n": n, **d})
             save(rows)
@@ -282,24 +323,29 @@ def plot_curve(rows, path):
         x.axhline(94.95, ls="--", c="gray", label="target 94.95 %")
         x.set_ylabel("test accuracy % (2000 images)")
         x.legend(loc="lower right")
-    fig.suptitle("(0,1), 49-4-1, bits 1,2, ising-descent + sa-fast (train defaults), 3 seeds")
+    fig.suptitle("(0,1), 49-4-1, bits 1,2, ising-descent + sa (train defaults), 3 seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
 # ---------------------------------------------------------------------------------------------
 def legacy(o_outer, rest, out):
+    """The round-2 baseline table through ``qcbo-qnn baseline``'s run_baselines; ``rest`` takes its flags
+    (data/model options and the generated method options, e.g. --ste-epochs, --sa-weights-sweeps)."""
     inner = argparse.ArgumentParser()
     add_model_options(inner)
-    add_budget_options(inner)
-    inner.add_argument("--methods", default="logreg,ste,sa-weights,random")
+    add_method_options(inner, available_methods())
+    inner.add_argument("--methods", default="logreg,ste,sa-weights,random-search")
+    inner.add_argument("--no-progress", action="store_true")
     o = inner.parse_args([t for t in rest if t != "--"])
+    # 'random' was the old name of random search with repair
+    methods = ["random-search" if m == "random" else m for m in o.methods.split(",") if m]
     runs = []
     for pair in o_outer.pairs:
         for H in o_outer.hidden_sizes:
             for seed in o_outer.seeds:
                 o.classes, o.hidden, o.seed, o.no_progress = [int(c) for c in pair.split(",")], [H], seed, True
-                rep = run_baselines(o, methods=o.methods.split(","))
+                rep = run_baselines(o, methods=methods)
                 rep["hidden"] = H
                 runs.append(rep)
                 write_json(out, {"runs": runs, "machine_note": "shared 2-core machine"})
@@ -333,8 +379,15 @@ def main(argv=None) -> int:
     p.add_argument("--tc-n", type=int, default=2000)
     p.add_argument("--tc-time-limit", type=float, default=240.0)
     p.add_argument("--curve-ns", nargs="+", type=int, default=[128, 512, 2000, 12000])
-    p.add_argument("--img", default="docs/img/results_curve.png")
-    p.add_argument("--out", default="bench/results/results_protocol.json")
+    p.add_argument("--train-args", type=shlex.split, default=[], metavar="'FLAGS'",
+                   help="extra `qcbo-qnn train` flags for every problem and descent, e.g. "
+                        "'--descent-iterations 20 --descent-reads 16' (default: the train defaults)")
+    p.add_argument("--highs-time-limit", type=float, default=60.0, help="exact part: HiGHS time limit (s)")
+    p.add_argument("--descent-stop-after", type=stop_after_arg, default=None, metavar="none|N",
+                   help="ising-descent stop_after: none (default) runs to the iteration/time limit as the "
+                        "stored results did; N stops after N restarts in a row without improvement")
+    p.add_argument("--img", default=str(ROOT / "docs" / "img" / "results_curve.png"))
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "results_protocol.json"))
     o, rest = p.parse_known_args(argv)
     out = Path(o.out)
     res = json.loads(out.read_text()) if out.exists() else {}

@@ -112,12 +112,9 @@ def _scale(ly, first: bool):
     return (ly.kappa, ly.c) if first else (ly.alpha, ly.gamma * ly.c)
 
 
-def exact_pass(layers, activations, codes, v) -> np.ndarray:
-    """Real output pre-activations (B, N, d_L) of the quantized network with exact activations.
-
-    ``layers``: objects with ``d_in, has_bias, c, alpha, gamma, kappa, is_output`` (a FIPNetwork's
-    ``LayerFIP`` or a saved model's layers); ``activations``: one per hidden layer (names or
-    callables); ``codes``: [q_l (B, d_l, fan_in_l)]; ``v``: (N, d_0) inputs in v-units."""
+def _forward_layers(layers, activations, codes, v):
+    """The one exact forward pass: yields (ly, h, z, s, cb) per layer, h its input (N, d_in) or
+    (B, N, d_in) and z = s (h q_w^T + cb q_b) its pre-activation (B, N, d_l)."""
     h = v
     for m, (ly, q) in enumerate(zip(layers, codes)):
         s, cb = _scale(ly, m == 0)
@@ -126,9 +123,20 @@ def exact_pass(layers, activations, codes, v) -> np.ndarray:
         if ly.has_bias:
             z = z + cb * q[:, None, :, ly.d_in]
         z = s * z
-        if ly.is_output:
-            return z
-        h = activation(activations[m]).value(z)
+        yield ly, h, z, s, cb
+        if not ly.is_output:
+            h = activation(activations[m]).value(z)
+
+
+def exact_pass(layers, activations, codes, v) -> np.ndarray:
+    """Real output pre-activations (B, N, d_L) of the quantized network with exact activations.
+
+    ``layers``: objects with ``d_in, has_bias, c, alpha, gamma, kappa, is_output`` (a FIPNetwork's
+    ``LayerFIP`` or a saved model's layers); ``activations``: one per hidden layer (names or
+    callables); ``codes``: [q_l (B, d_l, fan_in_l)]; ``v``: (N, d_0) inputs in v-units."""
+    for _, _, z, _, _ in _forward_layers(layers, activations, codes, v):
+        pass
+    return z
 
 
 def exact_forward(net: FIPNetwork, codes, X) -> np.ndarray:
@@ -161,18 +169,14 @@ class Backprop:
 
 def exact_backprop(layers, activations, codes, v) -> Backprop:
     """Exact pass of one network (codes [q_l (d_l, fan_in_l)], any real values), kept for
-    ``jacobian`` and ``vjp``; same arithmetic as :func:`exact_pass`."""
+    ``jacobian`` and ``vjp``; the same pass as :func:`exact_pass`."""
     N = len(v)
-    h, ins, scales, pre = v, [], [], []
-    for m, (ly, q) in enumerate(zip(layers, codes)):
-        s, cb = _scale(ly, m == 0)
-        inp = np.concatenate([h, np.full((N, 1), cb)], axis=1) if ly.has_bias else h
-        z = s * (inp @ np.asarray(q).T)
-        ins.append(inp)
+    ins, scales, pre = [], [], []
+    for ly, h, z, s, cb in _forward_layers(layers, activations, [np.asarray(q, float)[None] for q in codes], v):
+        h = h if h.ndim == 2 else h[0]
+        ins.append(np.concatenate([h, np.full((N, 1), cb)], axis=1) if ly.has_bias else h)
         scales.append(s)
-        pre.append(z)
-        if not ly.is_output:
-            h = activation(activations[m]).value(z)
+        pre.append(z[0])
     return Backprop(z=pre[-1], inputs=ins, scales=scales, pre=pre)
 
 

@@ -144,8 +144,8 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
-            raise InputDataError(f"QNNClassifier needs samples of at least 2 classes; got only class "
-                                 f"{self.classes_[0]!r}")
+            raise InputDataError(f"QNNClassifier needs samples of at least 2 classes; got 1 class "
+                                 f"({self.classes_[0]!r}) in y")
         self.seed_ = self._seed()
         cfg = self._solver_config(self.seed_)
         spec = self.spec_for(X.shape[1], len(self.classes_), self.seed_)

@@ -5,11 +5,24 @@
    block's printed output and must match what it prints now (floats compared to 9 significant digits).
 2. The worked example of docs/formulation.md (between <!-- worked-example:NAME --> and
    <!-- /worked-example -->) is regenerated here, independently of the doc's code, and compared.
-3. ``mkdocs build --strict`` succeeds (skipped when mkdocs is not installed).
+3. Every ```console block runs: each line ``$ qcbo-qnn ARGS`` (a trailing ``\\`` continues it on the
+   next line) is run in-process with ``qcbo_qnn.cli.main(shlex.split(ARGS))`` and must exit 0, or N
+   when the command ends with the comment ``# exit N``.  The lines after a command, up to the next
+   ``$``, are an excerpt of what it prints: each non-blank line other than ``...`` must appear in its
+   output (stdout and stderr, surrounding spaces ignored), in that order; a line ending in ``...``
+   matches any output line that starts with the text before it.  Lines may be left out, so timings
+   are simply not shown (or cut off with ``...``).  The commands of one page run in order in one
+   temporary folder that links every top-level entry of the repository except ``out/`` (so paths
+   are relative to the repository root, inputs such as ``tests/data`` are there, and outputs
+   written under ``out/`` land in the temporary folder, never in the checkout).  ```bash blocks are
+   shown, never run.
+4. ``mkdocs build --strict`` succeeds (skipped when mkdocs is not installed).
 """
 import contextlib
 import io
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -55,6 +68,89 @@ def normalize(s: str) -> str:
 
 
 DOC_FILES = sorted(DOCS.glob("*.md"))
+EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
+
+
+def console_commands(code: str):
+    """[(args, expected_exit, [expected output lines])] of one ```console block."""
+    cmds, lines = [], code.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.startswith("$ "):           # output shown for the previous command
+            if line.strip() and line.strip() != "...":
+                assert cmds, f"console block: output line before any command: {line!r}"
+                cmds[-1][2].append(line.strip())
+            i += 1
+            continue
+        cmd = line[2:]
+        while cmd.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            cmd = cmd[:-1] + " " + lines[i].strip()
+        code_expected = 0
+        m = EXIT.search(cmd)
+        if m:
+            code_expected, cmd = int(m.group(1)), cmd[:m.start()]
+        argv = shlex.split(cmd)
+        assert argv and argv[0] == "qcbo-qnn", f"console block: only qcbo-qnn commands are run, got {cmd!r}"
+        cmds.append((argv[1:], code_expected, []))
+        i += 1
+    return cmds
+
+
+def _mirror_root(tmp: Path) -> Path:
+    """A folder that looks like the repository root (links) but keeps what commands write."""
+    for entry in ROOT.iterdir():
+        if entry.name in ("out", ".git") or entry.name.startswith("."):
+            continue
+        os.symlink(entry, tmp / entry.name)
+    return tmp
+
+
+def run_cli(argv) -> tuple:
+    from qcbo_qnn.cli import main
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        try:
+            rc = main(argv)
+        except SystemExit as e:       # argparse: invalid flags exit 2
+            rc = e.code if isinstance(e.code, int) else 1
+    return rc, buf.getvalue()
+
+
+def assert_excerpt(expected: list, output: str, where: str) -> None:
+    got = [line.strip() for line in output.splitlines()]
+
+    def match(line: str, want: str) -> bool:
+        return line.startswith(want[:-3].rstrip()) if want.endswith("...") else line == want
+
+    k = 0
+    for want in expected:
+        while k < len(got) and not match(got[k], want):
+            k += 1
+        assert k < len(got), f"{where}: the doc shows {want!r}, which the command no longer prints (in this " \
+                             f"order); it printed:\n{output}"
+        k += 1
+
+
+CONSOLE_FILES = [p for p in DOC_FILES if "```console" in p.read_text()]
+
+
+@pytest.mark.parametrize("path", CONSOLE_FILES, ids=[p.name for p in CONSOLE_FILES])
+def test_console_commands_run(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(_mirror_root(tmp_path))
+    n = 0
+    for lang, code, line, _ in blocks(path.read_text()):
+        if lang != "console":
+            continue
+        for argv, expected, excerpt in console_commands(code):
+            where = f"{path.name}, console block at line {line}: qcbo-qnn {shlex.join(argv)}"
+            rc, out = run_cli(argv)
+            assert rc == expected, f"{where}: exit code {rc}, expected {expected}; output:\n{out}"
+            assert_excerpt(excerpt, out, where)
+            n += 1
+    assert n, f"{path.name} has console blocks but no command"
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=[p.name for p in DOC_FILES])

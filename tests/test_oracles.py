@@ -142,7 +142,7 @@ def test_random_local_flips_around_center():
 
 
 def test_registry_defaults_and_bad_inputs():
-    assert oracle_defaults("sa")["num_sweeps"] == 1000
+    assert oracle_defaults("sa")["num_sweeps"] == 300
     assert oracle_defaults("cim")["num_steps"] is None            # automatic: max(8000, 100 n)
     with pytest.raises(OracleError, match="unknown oracle"):
         get_oracle("nope")

@@ -1,6 +1,5 @@
 """Verification suite: every check passes on sound models, and a corrupted coefficient is caught."""
 import json
-import sys
 
 import numpy as np
 import pytest

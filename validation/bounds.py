@@ -359,7 +359,8 @@ def qcgd_time_to_solution(trace, wall_time_s: float | None = None, target: float
     - time: ``oracle_time_s`` (this iteration's oracle time), or else ``time_s`` read as the
       cumulative time since the start (the convention of ``solvers.qcgd`` traces): differences are taken;
     - success: ``success`` (bool), or ``successes`` and ``reads``, or else ``success(entry) -> bool``
-      given here (e.g. ``lambda e: e["oracle_energy"] <= target_energy``).
+      given here (e.g. ``lambda e: e["oracle_energy"] <= target_energy``);
+    - entries that carry ``oracle_calls`` and made no new call (QCGD's local-search phase) are skipped.
     p = successes / calls; t_call = mean time per call; predicted = iterations * TTS(t_call, p)
     (each iteration repeats its oracle call until it succeeds with probability ``target``), compared
     with the measured oracle time and, if given, the wall time.
@@ -367,8 +368,17 @@ def qcgd_time_to_solution(trace, wall_time_s: float | None = None, target: float
     if trace is None or len(trace) == 0:
         raise BoundsError("the trace is empty: pass one entry per QCGD iteration")
     raw, reads, succ = [], [], 0
-    prev_cum = 0.0
+    prev_cum, prev_calls, iters = 0.0, None, 0
     for i, e in enumerate(trace):
+        if isinstance(e, dict) and "oracle_calls" in e:
+            calls_now = int(e["oracle_calls"])
+            made_call = prev_calls is None or calls_now > prev_calls
+            prev_calls = calls_now
+            if not made_call:            # e.g. QCGD's final local search: no oracle call, not counted
+                if "time_s" in e:
+                    prev_cum = float(e["time_s"])
+                continue
+        iters += 1
         if isinstance(e, dict):
             if "oracle_time_s" in e:
                 t = float(e["oracle_time_s"])
@@ -397,7 +407,8 @@ def qcgd_time_to_solution(trace, wall_time_s: float | None = None, target: float
         raw.append(t)
         reads.append(max(r, 1))
         succ += s_
-    iters = len(trace)
+    if iters == 0:
+        raise BoundsError("the trace has no oracle call")
     calls = int(sum(reads))
     t_call = float(np.sum(raw) / calls)
     p = succ / calls

@@ -19,13 +19,14 @@ def form_cost(prob) -> dict:
 
 
 def build_summary(prob, extra_forms=None) -> dict:
-    from qcbo_model.assemble import spin_count_formula
+    from validation.bounds import spin_count_closed_form
     q, spec, net = prob.qcbo, prob.spec, prob.net
+    sc = spin_count_closed_form(net, prob.form)
     s = {"form": prob.form, "N": net.N, **form_cost(prob),
          "avg_bits_per_weight": spec.avg_bits_per_weight,
          "avg_bits_per_parameter": spec.avg_bits_per_parameter,
-         "spin_count_formula": spin_count_formula(net),
-         "spin_count_formula_text": "P*B + N*sum_l d_l*K_l (weight bits incl. biases + indicators)",
+         "spin_count_formula": sc["total"],
+         "spin_count_formula_text": sc["formula"],
          "spline_error_bounds": net.spline_error_report(),
          "fip_bounds": [{"layer": ly.l, "u_lo": ly.u_lo.tolist(), "u_hi": ly.u_hi.tolist(),
                          "kappa": ly.kappa, "alpha": ly.alpha, "gamma": ly.gamma} for ly in net.layers],

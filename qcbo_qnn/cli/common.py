@@ -109,12 +109,15 @@ def hidden_of(args) -> tuple:
     return tuple(h)
 
 
-def load_data(args):
+def load_data(args, one_vs_rest_targets: bool = True):
+    """The dataset the options ask for.  With more than two classes the labels are class indices;
+    ``one_vs_rest_targets`` turns them into the (N, C) {-1, +1} targets ``build_problem`` takes (the
+    estimator takes the indices)."""
     from qcbo_model.data import load_dataset, one_vs_rest
     ds = load_dataset(args.dataset, classes=tuple(args.classes), n_train=args.n_train, n_test=args.n_test,
                       pool=args.pool, seed=args.seed, data_dir=args.data_dir)
     C = len(args.classes)
-    if C > 2:
+    if C > 2 and one_vs_rest_targets:
         ds.y_train = one_vs_rest(ds.y_train, C)
         ds.y_test = one_vs_rest(ds.y_test, C)
     return ds
@@ -145,6 +148,28 @@ def _dest(method: str, name: str) -> str:
     return f"opt__{method}__{name}"
 
 
+class _NoneValue:
+    """The user asked for None (an option whose config field allows it): distinct from 'not given'."""
+
+    def __repr__(self):
+        return "none"
+
+
+NONE = _NoneValue()
+
+
+def _or_none(conv, meta):
+    def parse(s):
+        if meta["allow_none"] and s.strip().lower() == "none":
+            return NONE
+        try:
+            return conv(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if conv is int else 'a number'}"
+                                             f"{' or none' if meta['allow_none'] else ''}, got {s!r}") from None
+    return parse
+
+
 def add_method_options(p: argparse.ArgumentParser, methods, oracle_help: str = "") -> None:
     """Flags for every option of every method in ``methods``, plus the common oracle/time-limit flags."""
     from solvers import available_oracles, method_config
@@ -167,12 +192,15 @@ def add_method_options(p: argparse.ArgumentParser, methods, oracle_help: str = "
                                                      else str(default))
             help_ = f"{meta['help']} (default {shown})"
             kind = meta["kind"]
+            help_ = help_.replace("%", "%%")
+            if meta["allow_none"]:
+                help_ += "; 'none' for None"
             if kind == "bool":
                 g.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_)
             elif kind == "int":
-                g.add_argument(flag, dest=dest, type=int, default=None, metavar="N", help=help_)
+                g.add_argument(flag, dest=dest, type=_or_none(int, meta), default=None, metavar="N", help=help_)
             elif kind == "float":
-                g.add_argument(flag, dest=dest, type=float, default=None, metavar="X", help=help_)
+                g.add_argument(flag, dest=dest, type=_or_none(float, meta), default=None, metavar="X", help=help_)
             elif kind == "floats":
                 g.add_argument(flag, dest=dest, type=float_list, default=None, metavar="X,Y,..", help=help_)
             elif kind == "str":
@@ -188,7 +216,7 @@ def method_options_from_args(args, method: str, strict: bool = True) -> dict:
     prefix = f"opt__{method}__"
     for k, v in vars(args).items():
         if k.startswith(prefix) and v is not None:
-            opts[k[len(prefix):]] = tuple(v) if isinstance(v, list) else v
+            opts[k[len(prefix):]] = None if v is NONE else (tuple(v) if isinstance(v, list) else v)
     # flags given for another method are an error: they would silently do nothing
     other = sorted(_flag(k.split("__")[1], k.split("__")[2]) for k, v in vars(args).items()
                    if k.startswith("opt__") and not k.startswith(prefix) and v is not None)
@@ -196,18 +224,18 @@ def method_options_from_args(args, method: str, strict: bool = True) -> dict:
         raise CLIError(f"{', '.join(other)} do not apply to method {method!r}")
     if "seed" in fields:
         opts["seed"] = args.seed
-    if getattr(args, "time_limit", None) is not None:
-        if "time_limit" not in fields:
-            raise CLIError(f"method {method!r} takes no --time-limit")
-        opts["time_limit"] = args.time_limit
-    if getattr(args, "oracle", None) is not None:
-        if "oracle" not in fields:
-            raise CLIError(f"method {method!r} uses no Ising oracle; drop --oracle")
-        opts["oracle"] = args.oracle
-    if getattr(args, "oracle_option", None):
-        if "oracle_options" not in fields:
-            raise CLIError(f"method {method!r} uses no Ising oracle; drop --oracle-option")
-        opts["oracle_options"] = dict(args.oracle_option)
+    # the common flags apply to the method that runs; with strict=False (several methods in one
+    # command) a method that has no such option simply does not take it
+    for flag, dest, field, value in (("--time-limit", "time_limit", "time_limit", getattr(args, "time_limit", None)),
+                                     ("--oracle", "oracle", "oracle", getattr(args, "oracle", None)),
+                                     ("--oracle-option", "oracle_option", "oracle_options",
+                                      dict(getattr(args, "oracle_option", None) or []) or None)):
+        if value is None:
+            continue
+        if field in fields:
+            opts[field] = value
+        elif strict:
+            raise CLIError(f"method {method!r} takes no {flag} (it has no option {field!r})")
     return opts
 
 

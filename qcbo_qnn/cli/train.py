@@ -54,7 +54,7 @@ def train_run(args, ds=None, progress: bool = False):
     """The train pipeline as a function: (report, fitted QNNClassifier, dataset)."""
     t0 = time.perf_counter()
     clf = estimator_from_args(args, progress)
-    ds = ds if ds is not None else load_data(args)
+    ds = ds if ds is not None else load_data(args, one_vs_rest_targets=False)
     clf.fit(ds.X_train, ds.y_train)
     rep = {"dataset": ds.name, "classes": list(ds.classes), **clf.report(ds.X_test, ds.y_test)}
     rep["wall_time_s"] = time.perf_counter() - t0

@@ -22,8 +22,8 @@ measure the oracle.
 
 Stopping: ``iterations`` iterations, ``time_limit`` seconds, Ctrl-C (the incumbent is returned,
 termination ``interrupted``), convergence (the oracle returns only the incumbent at the smallest trust
-region, or ``stop_after`` restarts in a row bring no improvement larger than ``tol``), or ``patience``
-iterations without improvement when ``restart`` is off (``stalled``).
+region, or ``stop_after`` restarts in a row each bring less than ``tol`` x the start point's objective),
+or ``patience`` iterations without improvement when ``restart`` is off (``stalled``).
 """
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ class DescentConfig(MethodConfig):
     stop_after: Any = option(2, "converged after this many restarts in a row without an improvement "
                              "> tol (None: never; run to the iteration or time limit)", kind="int", min=1,
                              allow_none=True)
-    tol: float = option(1e-4, "relative improvement of the objective a restart must bring", kind="float", min=0)
+    tol: float = option(1e-3, "a restart counts as a gain when it lowers the objective by more than tol x the "
+                        "objective of the start point", kind="float", min=0)
     correct: bool = option(True, "per-bit model corrections from evaluated points", kind="bool")
     archive: int = option(256, "evaluated points kept for the corrections", kind="int", min=0)
     path: bool = option(False, "also score the prefixes of each proposal's flips", kind="bool")
@@ -294,6 +295,7 @@ def run(prob, cfg: DescentConfig, progress: bool = False, warm_start=None):
     mu = None
     order, restarts, b_pos = np.arange(len(blist)), 0, 0
     dry, L_restart = 0, L          # restarts in a row without a gain > tol; objective at the last restart
+    gain_tol = cfg.tol * max(abs(L), 1e-12)
     arch_W, arch_f = np.zeros((0, n_b), np.uint8), np.zeros(0)
     status = Termination.iteration_limit
     centered = "center" in orc.parameters
@@ -323,8 +325,9 @@ def run(prob, cfg: DescentConfig, progress: bool = False, warm_start=None):
             kw = {"center": w[bi]} if centered else {}
             per = max(1, cfg.reads // len(ladder))
             Ss, src, energies = [], [], []
+            Mb = M[np.ix_(bi, bi)]
             for li, fac in enumerate(ladder):
-                qubo = model_qubo(L0, gb, Hb + 2.0 * mu * fac * M[np.ix_(bi, bi)], w[bi], corr[bi], excl)
+                qubo = model_qubo(L0, gb, Hb + 2.0 * mu * fac * Mb, w[bi], corr[bi], excl)
                 ts = time.perf_counter()
                 ss = orc.sample(qubo, num_reads=per, seed=rng, **kw)
                 o_time += time.perf_counter() - ts
@@ -378,7 +381,7 @@ def run(prob, cfg: DescentConfig, progress: bool = False, warm_start=None):
             bar.update(1)
             bar.set_postfix(obj=f"{L:.4f}", mu=f"{mu:.2g}")
             if cfg.restart and (converged or since >= cfg.patience):
-                gained = L < L_restart - cfg.tol * max(abs(L_restart), 1e-12)
+                gained = L < L_restart - gain_tol
                 dry = 0 if gained else dry + 1
                 L_restart = L
                 if cfg.stop_after is not None and dry >= cfg.stop_after:
