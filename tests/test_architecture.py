@@ -108,7 +108,7 @@ def test_no_machine_paths_in_tracked_files():
             text = p.read_text()
         except UnicodeDecodeError:
             continue
-        for marker in ("/work/", "/home/", "/root/", "/Users/"):
+        for marker in ("/" + d + "/" for d in ("work", "home", "root", "Users")):   # built: not a match here
             if marker in text:
                 bad.append(f"{f}: contains {marker!r}")
     assert not bad, "\n".join(bad)
