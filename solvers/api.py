@@ -45,6 +45,8 @@ METHODS = {e.name: e for e in (
                 "exact MILP (HiGHS on the linearized Pyomo model), with bound and gap"),
     MethodEntry("exhaustive", "solvers.exact.exhaustive", "ExhaustiveConfig", "exact", ("fip",), False,
                 "enumeration of every weight assignment (tiny instances)"),
+    MethodEntry("decomposed-bound", "solvers.exact.decomposed", "BoundConfig", "exact", ("fip",), True,
+                "certified lower bound: sample batches solved exactly by HiGHS, Lagrangian multipliers"),
     MethodEntry("ising-descent", "solvers.methods.descent", "DescentConfig", "qcbo", ("fip",), True,
                 "Gauss-Newton trust-region QUBOs over the weight bits, one oracle call per step"),
     MethodEntry("qcgd", "solvers.methods.qcgd", "QCGDConfig", "qcbo", ("fip", "qcbo"), False,
