@@ -41,7 +41,31 @@ import scipy.sparse as sp
 from .base import Oracle, OracleError
 from .problems import Ising
 
-__all__ = ["CIMOracle", "quantize"]
+__all__ = ["CIMOracle", "quantize", "PRECISION_PRESETS", "resolve_precision", "resolve_backend", "cuda_available"]
+
+# Hardware presets of ``precision_bits``: what a QBoson CIM accepts.  Its SDK takes signed integer
+# couplings (fields ride on an auxiliary spin, as here) with max |J| scaled to the top of the range
+# and rounded: 8 bits (-127..127) or 14 bits (-8191..8191).  Rounding is relative to the largest
+# coefficient, so one dominant coefficient rounds the small ones to zero (the SDK warns about it; so
+# does ``CIMOracle``: a ``QuantizationWarning`` when more than 10 % of the nonzero coefficients vanish).
+PRECISION_PRESETS = {"qboson-8": 8, "qboson-14": 14, "int8": 8, "int14": 14}
+
+
+class QuantizationWarning(UserWarning):
+    """Rounding to the hardware precision wiped out a share of the coefficients."""
+
+
+def resolve_precision(bits) -> Optional[int]:
+    """``None``, an int >= 2, or a preset name of ``PRECISION_PRESETS`` -> signed bits."""
+    if bits is None:
+        return None
+    if isinstance(bits, str):
+        if bits.lower() not in PRECISION_PRESETS:
+            raise OracleError(f"precision_bits preset must be one of {sorted(PRECISION_PRESETS)}, got {bits!r}")
+        return PRECISION_PRESETS[bits.lower()]
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or int(bits) < 2:
+        raise OracleError(f"precision_bits must be an int >= 2 (sign + magnitude), a preset or None, got {bits!r}")
+    return int(bits)
 
 
 def quantize(values, bits: int, scale: float):
@@ -174,13 +198,14 @@ class CIMOracle(Oracle):
                  return_trajectory: bool = False, dtype=np.float32,
                  init_amplitude: float = 1e-3, dense_threshold: float = 0.1,
                  x_max: float = 3.0, blas_threads: Optional[int] = 1,
-                 split_mode: Optional[bool] = None):
+                 split_mode: Optional[bool] = None, backend: str = "auto"):
         if scheme not in ("cac", "ahc"):
             raise OracleError(f"scheme must be 'cac' or 'ahc', got {scheme!r}")
-        if stop_when not in ("any", "all", "never"):
-            raise OracleError(f"stop_when must be 'any', 'all' or 'never', got {stop_when!r}")
-        if precision_bits is not None and int(precision_bits) < 2:
-            raise OracleError("precision_bits must be >= 2 (sign + magnitude)")
+        if stop_when not in STOP_MODES:
+            raise OracleError(f"stop_when must be one of {STOP_MODES}, got {stop_when!r}")
+        resolve_precision(precision_bits)
+        if backend not in BACKENDS:
+            raise OracleError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if dt is not None and not dt > 0:
             raise OracleError("dt must be > 0")
         if num_steps is not None and (isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer))
@@ -197,7 +222,7 @@ class CIMOracle(Oracle):
                            stop_when=stop_when, return_trajectory=return_trajectory,
                            dtype=np.dtype(dtype), init_amplitude=init_amplitude,
                            dense_threshold=dense_threshold, x_max=x_max,
-                           blas_threads=blas_threads, split_mode=split_mode)
+                           blas_threads=blas_threads, split_mode=split_mode, backend=backend)
 
     def __repr__(self):
         return f"CIMOracle({', '.join(f'{k}={v!r}' for k, v in self.params.items() if v is not None)})"
@@ -205,12 +230,24 @@ class CIMOracle(Oracle):
     # ------------------------------------------------------------------ setup
     @staticmethod
     def _coupling(ising: Ising, bits: Optional[int], dense_threshold: float):
-        """Symmetric W (augmented by the auxiliary field spin when h != 0)."""
+        """Symmetric W (augmented by the auxiliary field spin when h != 0), the nonzero count and
+        the quantization record (None without ``precision_bits``)."""
         W = ising.symmetric_coupling()
         h = ising.h
+        qinfo = None
         if bits is not None:
             scale = max(abs(W).max() if W.size else 0.0, np.abs(h).max(initial=0.0))
+            nz0 = (W.nnz if sp.issparse(W) else np.count_nonzero(W)) + np.count_nonzero(h)
             W, h = quantize(W, bits, scale), quantize(h, bits, scale)
+            nz1 = (W.nnz if sp.issparse(W) else np.count_nonzero(W)) + np.count_nonzero(h)
+            lost = 1.0 - nz1 / nz0 if nz0 else 0.0
+            qinfo = {"bits": bits, "levels": 2 ** (bits - 1) - 1, "scale": float(scale),
+                     "zeroed_fraction": float(lost)}
+            if lost > 0.1:
+                import warnings
+                warnings.warn(f"precision_bits={bits}: {100 * lost:.0f} % of the nonzero coefficients round to 0 "
+                              f"(max |coef| = {scale:g} dominates); rescale or split the problem",
+                              QuantizationWarning, stacklevel=4)
         has_field = bool(np.any(h != 0))
         if has_field:
             c = -h
@@ -224,8 +261,25 @@ class CIMOracle(Oracle):
             W = W.toarray()
         elif not sp.issparse(W) and m > 200 and nnz < dense_threshold * m * m:
             W = sp.csr_matrix(W)
-        return W, has_field, nnz
+        return W, has_field, nnz, qinfo
 
+    def memory_estimate(self, n: int, num_reads: int, nnz: Optional[int] = None) -> int:
+        """Bytes of the replica arrays and the coupling matrix for an ``n``-spin problem and
+        ``num_reads`` replicas (one more spin for the auxiliary field spin is included; dense unless
+        ``nnz`` is given).  Setup holds float64 copies of the coupling for the normalization and the
+        dominant-mode split, so the peak is counted, not only the float32 matrix the steps use."""
+        m, R = int(n) + 1, int(num_reads)
+        isz = np.dtype(self.params["dtype"]).itemsize
+        replicas = R * m * (6 * isz + 2) + R * 64           # x e s F mvm tmp, best_s/out int8, scalars
+        if self.params["return_trajectory"]:
+            replicas += 8 * R * (self.params["num_steps"] or max(8000, 100 * int(n)))
+        if nnz is None:
+            coupling = m * m * (isz + 2 * 8)                 # float32 W plus two float64 setup copies
+        else:
+            coupling = int(nnz) * (isz + 4 + 2 * 12) + (m + 1) * 8
+        return int(replicas + coupling)
+
+    # ------------------------------------------------------------------ dynamics
     def _sample_spins(self, ising: Ising, num_reads: int, rng: np.random.Generator,
                       target_energy: Optional[float] = None, **overrides):
         P = dict(self.params)
@@ -233,172 +287,330 @@ class CIMOracle(Oracle):
             if k not in P:
                 raise OracleError(f"unknown CIM parameter {k!r}; known: {sorted(P)}")
             P[k] = v
-        if P["scheme"] not in ("cac", "ahc") or P["stop_when"] not in ("any", "all", "never"):
+        if P["scheme"] not in ("cac", "ahc") or P["stop_when"] not in STOP_MODES:
             raise OracleError("invalid scheme / stop_when override")
+        bits = resolve_precision(P["precision_bits"])
         dtype = np.dtype(P["dtype"])
         n, R = ising.n, num_reads
-        W, has_field, nnz = self._coupling(ising, P["precision_bits"], P["dense_threshold"])
+        W, has_field, nnz, qinfo = self._coupling(ising, bits, P["dense_threshold"])
         m = W.shape[0]
         sparse = sp.issparse(W)
+        backend = resolve_backend(P["backend"], m, R, sparse)
         sq = W.multiply(W).sum() if sparse else float(np.sum(W * W))
         lam = float(np.sqrt(sq / m)) if sq > 0 else 1.0
-        W = (W / lam).astype(dtype)
         if sparse:
-            W = sp.csr_matrix(W)
-        # energy of the internal problem = lam * (-1/2 s W~ s) + offset (exact without quantization)
+            W = sp.csr_matrix((W / lam).astype(dtype))
+            W.sort_indices()
+        else:
+            W = W / lam
         offset = ising.offset
         # rank-1 split W~ = W_r + lam1 u u^T (dense): the dominant mode is integrated implicitly
         split = False
         lam1, u = 0.0, None
         if not sparse and P["split_mode"] is not False and m > 2:
             lam1, u64 = _top_eigpair(W)
-            W_r = W.astype(np.float64) - lam1 * np.outer(u64, u64)
+            W_r = W - lam1 * np.outer(u64, u64)
             rest = _spectral_norm(W_r)
-            # only a negative (decaying) mode: the implicit factor 1 - c u.(e u) is then > 1
             split = lam1 < 0 and (bool(P["split_mode"]) or abs(lam1) > 2.0 * rest)
             if split:
-                W = W_r.astype(dtype)
-                u = u64.astype(dtype)[None, :]
+                W = W_r
+                u = u64.astype(dtype)
                 norm_for_dt = rest
+            del W_r
+        if not sparse:
+            W = np.ascontiguousarray(W, dtype=dtype)
         if P["dt"] is None:
             P["dt"] = min(0.1, 0.2 / (norm_for_dt if split else _spectral_norm(W)))
         num_steps = P["num_steps"] if P["num_steps"] is not None else max(8000, 100 * n)
-        dt = dtype.type(P["dt"])
         tau = P["tau"] if P["tau"] is not None else 0.5 * n + 50
-        tau_steps = max(1, int(round(tau / P["dt"])))
+        gamma = P["gamma"] if P["gamma"] is not None else 0.5 / min(m, 100)
         target_int = None
         if target_energy is not None:
+            # candidate test in the internal (float32-accumulated) energy, with slack for its rounding;
+            # a candidate counts as reached only once the exact float64 energy of its spins is
+            # <= target + 1e-6, the tolerance of SampleSet.success
             target_int = (float(target_energy) - offset) / lam + 1e-4 * max(1.0, abs(target_energy - offset) / lam)
+        run = dict(P=P, n=n, m=m, R=R, W=W, sparse=sparse, dtype=dtype, lam=lam, split=split, lam1=lam1, u=u,
+                   num_steps=num_steps, tau=tau, gamma=gamma, has_field=has_field, target_int=target_int,
+                   target_energy=None if target_energy is None else float(target_energy), ising=ising)
+        if backend.startswith("torch"):
+            from .cim_torch import run_torch
+            spins, info = run_torch(run, rng, backend)
+        else:
+            spins, info = _run_cpu(run, rng, backend)
+        info.update({"oracle": self.name, "scheme": P["scheme"], "scale": lam, "backend": backend,
+                     "auxiliary_field_spin": has_field, "sparse": sparse, "split_mode": split})
+        params = {k: (str(v) if isinstance(v, np.dtype) else v) for k, v in P.items()}
+        params.update(num_steps=num_steps, tau=tau, gamma=gamma, dt=P["dt"], precision_bits=bits)
+        info["params"] = params
+        if qinfo is not None:
+            info["quantization"] = qinfo
+        if "trajectory" in info:
+            info["trajectory"] = np.asarray(info["trajectory"]) * lam + offset
+        return spins, info
 
-        # dense: x @ W~ each step (R rows) and the spin field F = s @ W~ updated only on the
-        # columns whose spin flipped (late in a run few spins flip, so the energy is almost free);
-        # F is recomputed in full every ``refresh`` steps to stop float32 drift.
-        # sparse: [x; s] stacked, one sparse product per step.
-        Z = np.empty((2 * R, m), dtype=dtype)
-        x, s = Z[:R], Z[R:]
-        x[...] = rng.uniform(-P["init_amplitude"], P["init_amplitude"], size=(R, m))
-        e = np.ones((R, m), dtype=dtype)
-        xi = np.zeros((R, 1), dtype=dtype)
-        best_s = np.empty((R, m), dtype=np.int8)
-        best_H = np.full(R, np.inf)
-        last_imp = np.zeros(R, dtype=np.int64)
-        lin = dtype.type(P["pump"] - 1.0)
-        mu, beta = dtype.type(P["mu"]), dtype.type(P["beta"])
-        alpha, rho, delta = P["alpha"], P["rho"], P["delta"]
-        # energy gap scale: typical single-flip change of the normalized energy ~ 2/sqrt(n)*...
-        gap_scale = 1.0 / max(1.0, np.sqrt(m)) * 2.0
-        # 0.5/n was tuned on SK n <= 100; beyond that the ramp stays at 5e-3 (0.5/n made SK N=1000
-        # need > 15000 steps; 5e-3 was better on SK 1000, dense MaxCut 200-300 and G1, docs/ising.md)
-        gamma = P["gamma"] if P["gamma"] is not None else 0.5 / min(m, 100)
-        gamma_dt = dtype.type(gamma * P["dt"])
-        e_max = dtype.type(P["e_max"])
-        x_max = dtype.type(P["x_max"])
-        noise = P["noise"]
-        noise_amp = dtype.type(noise * np.sqrt(P["dt"])) if noise else None
-        cac = P["scheme"] == "cac"
-        if not cac:
-            xi[...] = P["xi_ahc"]
-        a = np.full((R, 1), alpha, dtype=dtype)
-        traj = [] if P["return_trajectory"] else None
-        Y = np.empty((2 * R, m), dtype=dtype)
-        mvm, F = Y[:R], Y[R:]
-        s_new = np.empty((R, m), dtype=dtype)
-        tmp = np.empty((R, m), dtype=dtype)
-        dx = np.empty((R, m), dtype=dtype)
-        de = np.empty((R, m), dtype=dtype)
-        s[...] = 0                      # forces a full field computation at step 0
-        max_inc = max(1, m // 8)        # beyond this many flipped columns a full product is cheaper
-        refresh = 256
-        reached = np.zeros(R, dtype=bool)
-        reached_step = np.full(R, -1, dtype=np.int64)
-        t_start = time.perf_counter()
-        time_limit = P["time_limit"]
-        stop_reason = "num_steps"
-        step = 0
-        with _blas_threads(P["blas_threads"]):
-            for step in range(num_steps):
-                np.copysign(dtype.type(1), x, out=s_new)
+
+# ---------------------------------------------------------------------------------------------- backends
+BACKENDS = ("auto", "numpy", "numba", "torch", "torch-cpu", "cuda")
+STOP_MODES = ("any", "all", "each", "never")
+BACKEND_ENV = "QCBO_CIM_BACKEND"
+# 'auto' moves a run to the GPU only where it pays: below this many replica-spins per step the kernel
+# launches (~10 per step) cost more than the arithmetic
+GPU_MIN_WORK = 1 << 16
+
+
+def _numba_ok() -> bool:
+    from . import cim_numba
+    return cim_numba.AVAILABLE
+
+
+def cuda_available() -> bool:
+    """Whether torch with a usable CUDA device is installed (imports torch only if it is there)."""
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        return False
+    try:
+        import torch
+        return bool(torch.cuda.is_available())
+    except Exception:          # a broken torch install is no GPU
+        return False
+
+
+def resolve_backend(name: Optional[str], m: int = 0, R: int = 0, sparse: bool = False) -> str:
+    """The array backend a run uses: 'numpy', 'numba', 'torch-cpu' or 'torch-cuda'.
+
+    ``'auto'`` (default; ``$QCBO_CIM_BACKEND`` overrides it): the GPU (torch, CUDA) when one is
+    present and the run has at least ``GPU_MIN_WORK`` replica-spins, else the compiled CPU kernel
+    (numba) when installed, else numpy.  CPU results therefore never depend on torch being there.
+    """
+    import os
+    name = name or "auto"
+    if name == "auto":
+        name = os.environ.get(BACKEND_ENV, "auto") or "auto"
+    if name not in BACKENDS:
+        raise OracleError(f"backend must be one of {BACKENDS}, got {name!r}")
+    if name == "auto":
+        if m * R >= GPU_MIN_WORK and cuda_available():
+            return "torch-cuda"
+        return "numba" if _numba_ok() else "numpy"
+    if name == "numba":
+        if not _numba_ok():
+            raise OracleError("backend='numba' needs numba (pip install qcbo-qnn[fast]); backend='numpy' "
+                              "or 'auto' runs without it")
+        return "numba"
+    if name in ("torch", "torch-cpu", "cuda"):
+        import importlib.util
+        if importlib.util.find_spec("torch") is None:
+            raise OracleError(f"backend={name!r} needs torch (pip install qcbo-qnn[gpu])")
+        if name == "torch-cpu":
+            return "torch-cpu"
+        if name == "cuda" and not cuda_available():
+            raise OracleError("backend='cuda': torch finds no CUDA device")
+        return "torch-cuda" if cuda_available() else "torch-cpu"
+    return name
+
+
+def _exact_reached(ising: Ising, row: np.ndarray, n: int, has_field: bool, target: float) -> bool:
+    """The exact float64 energy of one internal spin row (gauge fixed) against the target."""
+    s = row[:n].astype(np.float64)
+    if has_field:
+        s = s * row[n]
+    return bool(ising.energy(s[None, :])[0] <= target + 1e-6)
+
+
+def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
+    """The replica loop on the CPU: numpy or the fused numba kernel (same arrays, same driver)."""
+    P, m, R, W, dtype = run["P"], run["m"], run["R"], run["W"], run["dtype"]
+    sparse, split, n = run["sparse"], run["split"], run["n"]
+    use_nb = backend == "numba"
+    if use_nb:
+        from . import cim_numba as K
+    T = dtype.type
+    x = np.empty((R, m), dtype=dtype)
+    x[...] = rng.uniform(-P["init_amplitude"], P["init_amplitude"], size=(R, m))
+    e = np.ones((R, m), dtype=dtype)
+    s = np.zeros((R, m), dtype=dtype)
+    F = np.empty((R, m), dtype=np.float64)     # spin field s @ W~ in float64 on both paths (see below)
+    mvm = np.empty((R, m), dtype=dtype)
+    xi = np.zeros(R, dtype=dtype)
+    a = np.full(R, P["alpha"], dtype=dtype)
+    best_s = np.zeros((R, m), dtype=np.int8)
+    best_H = np.full(R, np.inf)
+    H = np.zeros(R)
+    last_imp = np.zeros(R, dtype=np.int64)
+    rid = np.arange(R)
+    out_s = np.zeros((R, m), dtype=np.int8)
+    reached = np.zeros(R, dtype=bool)
+    reached_step = np.full(R, -1, dtype=np.int64)
+    checked = np.full(R, np.inf)
+    H_by_id = np.zeros(R)
+    dt_f = float(P["dt"])
+    dt = T(dt_f)
+    lin, mu, beta = T(P["pump"] - 1.0), T(P["mu"]), T(P["beta"])
+    alpha, rho, delta = float(P["alpha"]), float(P["rho"]), float(P["delta"])
+    gap = 2.0 / max(1.0, np.sqrt(m))        # typical single-flip change of the normalized energy
+    gamma_dt = T(run["gamma"] * dt_f)
+    tau_steps = max(1, int(round(run["tau"] / dt_f)))
+    e_min, e_max, x_max = T(1e-6), T(P["e_max"]), T(P["x_max"])
+    noise_amp = T(P["noise"] * np.sqrt(dt_f)) if P["noise"] else None
+    cac = P["scheme"] == "cac"
+    if not cac:
+        xi[...] = P["xi_ahc"]
+    lam1 = float(run["lam1"])
+    u = run["u"] if split else np.zeros(1, dtype=dtype)
+    u64 = u.astype(np.float64)
+    c_split = dt * beta * T(lam1)
+    target_int, target = run["target_int"], run["target_energy"]
+    stop_when = P["stop_when"]
+    traj = [] if P["return_trajectory"] else None
+    imp_tol = 1e-6
+    refresh = 256
+    no_noise = np.empty((0, m), dtype=dtype)
+    de_buf = np.empty(m + 1, dtype=dtype)
+    if sparse:
+        indptr, indices, data = W.indptr.astype(np.int64), W.indices.astype(np.int64), W.data
+        W64 = W.astype(np.float64)
+    tmp = np.empty((R, m), dtype=dtype)
+    dx = np.empty((R, m), dtype=dtype)
+    de = np.empty((R, m), dtype=dtype)
+    s_new = np.empty((R, m), dtype=dtype)
+    k = R
+    replica_steps = 0
+    t_start = time.perf_counter()
+    time_limit = P["time_limit"]
+    stop_reason = "num_steps"
+    step = 0
+    with _blas_threads(P["blas_threads"]):
+        for step in range(num_steps_of(run)):
+            replica_steps += k
+            full = step % refresh == 0
+            xk = x[:k]
+            if use_nb:
+                if full:
+                    np.copysign(T(1), xk, out=s[:k])
+                    F[:k] = (W64 @ s[:k].T).T if sparse else s[:k] @ W
+                noise = rng.standard_normal((k, m), dtype=dtype) if noise_amp is not None else no_noise
                 if sparse:
-                    s[...] = s_new
-                    Y[...] = (W @ Z.T).T
+                    K.update_sparse(k, x, e, s, F, mvm, indptr, indices, data, H, best_H, best_s, last_imp, xi, a,
+                                    de_buf, step, full, cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu,
+                                    beta, dt, e_min, e_max, x_max, split, u, lam1, c_split, noise,
+                                    noise_amp if noise_amp is not None else T(0), imp_tol)
                 else:
-                    np.matmul(x, W, out=mvm)
-                    cols = np.flatnonzero((s_new != s).any(axis=0))
-                    if len(cols) > max_inc or step % refresh == 0:
-                        s[...] = s_new
-                        np.matmul(s, W, out=F)
+                    np.matmul(xk, W, out=mvm[:k])
+                    K.update_dense(k, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a, de_buf, step, full,
+                                   cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min,
+                                   e_max, x_max, split, u, lam1, c_split, noise,
+                                   noise_amp if noise_amp is not None else T(0), imp_tol)
+            else:
+                sk, Fk, mk = s[:k], F[:k], mvm[:k]
+                if sparse:
+                    np.copysign(T(1), xk, out=sk)
+                    mk[...] = (W @ xk.T).T
+                    Fk[...] = (W64 @ sk.T).T
+                else:
+                    sn = s_new[:k]
+                    np.copysign(T(1), xk, out=sn)
+                    np.matmul(xk, W, out=mk)
+                    cols = np.flatnonzero((sn != sk).any(axis=0))
+                    if full:
+                        sk[...] = sn
+                        Fk[...] = sk @ W
                     elif len(cols):
-                        D = s_new[:, cols] - s[:, cols]
-                        s[:, cols] = s_new[:, cols]
-                        F += D @ W[cols]
-                H = -0.5 * np.einsum("ij,ij->i", s, F, dtype=np.float64)
+                        # float64 field: the flips enter exactly (+-2 W_j), only the float64 sum order
+                        # differs from the compiled path, so both paths see the same energies to ~1e-16
+                        D = (sn[:, cols] - sk[:, cols]).astype(np.float64)
+                        sk[:, cols] = sn[:, cols]
+                        Fk += D @ W[cols].astype(np.float64)
+                Hk = -0.5 * np.einsum("ij,ij->i", sk, Fk, dtype=np.float64)
                 if split:
-                    H -= 0.5 * lam1 * (s @ u[0]).astype(np.float64) ** 2
-                if traj is not None:
-                    traj.append(H)
-                imp = H < best_H - 1e-6
+                    Hk -= 0.5 * lam1 * (sk.astype(np.float64) @ u64) ** 2
+                H[:k] = Hk
+                bk = best_H[:k]
+                imp = Hk < bk - imp_tol
                 if imp.any():
-                    best_H[imp] = H[imp]
-                    best_s[imp] = s[imp]
-                    last_imp[imp] = step
-                if target_int is not None:
-                    newly = (~reached) & (best_H <= target_int)
-                    reached_step[newly] = step
-                    reached |= newly
-                    sw = P["stop_when"]
-                    if (sw == "any" and reached.any()) or (sw == "all" and reached.all()):
-                        stop_reason = "target"
-                        break
+                    bk[imp] = Hk[imp]
+                    best_s[:k][imp] = sk[imp]
+                    last_imp[:k][imp] = step
+                xik, ak = xi[:k, None], a[:k, None]
                 if cac:
-                    a[:, 0] = alpha + rho * np.tanh(delta * (H - best_H) / gap_scale)
-                    xi += gamma_dt
-                    stale = (step - last_imp) >= tau_steps
+                    ak[:, 0] = alpha + rho * np.tanh(delta * (Hk - bk) / gap)
+                    xik += gamma_dt
+                    stale = (step - last_imp[:k]) >= tau_steps
                     if stale.any():
-                        xi[stale] = 0
-                        last_imp[stale] = step
-                # explicit Euler; e update uses x before the step
-                np.multiply(x, x, out=tmp)              # x^2
-                np.subtract(tmp, a, out=de)
-                de *= e
-                de *= -xi * dt
-                # x += dt*((p-1) x - mu x^3 + beta e W~x)
-                np.multiply(tmp, -mu, out=dx)
-                dx += lin
-                dx *= x
-                np.multiply(e, mvm, out=tmp)
-                tmp *= beta
-                dx += tmp
-                dx *= dt
-                x += dx
+                        xik[stale] = 0
+                        last_imp[:k][stale] = step
+                t2, dxk, dek = tmp[:k], dx[:k], de[:k]
+                ek = e[:k]
+                np.multiply(xk, xk, out=t2)              # x^2
+                np.subtract(t2, ak, out=dek)
+                dek *= ek
+                dek *= -xik * dt
+                np.multiply(t2, -mu, out=dxk)
+                dxk += lin
+                dxk *= xk
+                np.multiply(ek, mk, out=t2)
+                t2 *= beta
+                dxk += t2
+                dxk *= dt
+                xk += dxk
                 if split:
                     # x_new = b + c (e*u) (u.x_new), c = dt beta lam1  ->  Sherman-Morrison per replica
-                    c = dt * beta * dtype.type(lam1)
-                    np.multiply(e, u, out=tmp)
-                    ub = x @ u[0]
-                    eu2 = tmp @ u[0]
-                    coef = (c * ub / (1 - c * eu2)).astype(dtype)
-                    tmp *= coef[:, None]
-                    x += tmp
+                    np.multiply(ek, u, out=t2)
+                    # u.x cancels (the split damps that mode): sum sequentially in float64 (cumsum), as
+                    # the compiled kernel does, so the float32 coefficient rounds the same on both paths
+                    ub = np.cumsum(xk.astype(np.float64) * u64, axis=1)[:, -1]
+                    eu2 = np.cumsum(t2.astype(np.float64) * u64, axis=1)[:, -1]
+                    c64 = float(c_split)
+                    coef = (c64 * ub / (1.0 - c64 * eu2)).astype(dtype)
+                    t2 *= coef[:, None]
+                    xk += t2
                 if noise_amp is not None:
-                    x += noise_amp * rng.standard_normal((R, m), dtype=dtype)
-                np.clip(x, -x_max, x_max, out=x)   # keeps explicit Euler stable for large e
-                e += de
-                np.clip(e, 1e-6, e_max, out=e)
-                if time_limit is not None and (step & 15) == 15 and time.perf_counter() - t_start > time_limit:
-                    stop_reason = "time_limit"
+                    xk += noise_amp * rng.standard_normal((k, m), dtype=dtype)
+                np.clip(xk, -x_max, x_max, out=xk)
+                ek += dek
+                np.clip(ek, e_min, e_max, out=ek)
+            if traj is not None:
+                H_by_id[rid[:k]] = H[:k]
+                traj.append(H_by_id.copy())
+            if target_int is not None:
+                cand = np.flatnonzero(best_H[:k] <= target_int)
+                newly = []
+                for r in cand:
+                    i = rid[r]
+                    if reached[i] or not best_H[r] < checked[i]:
+                        continue
+                    checked[i] = best_H[r]
+                    if _exact_reached(run["ising"], best_s[r], n, run["has_field"], target):
+                        reached[i] = True
+                        reached_step[i] = step
+                        newly.append(r)
+                if (stop_when == "any" and reached.any()) or (stop_when in ("all", "each") and reached.all()):
+                    stop_reason = "target"
                     break
-        steps_done = step + 1
-        wall_dyn = time.perf_counter() - t_start
-        spins = best_s.astype(np.int8)
-        if has_field:
-            spins = spins[:, :n] * spins[:, n:n + 1]
-        info = {"oracle": self.name, "scheme": P["scheme"], "steps": steps_done,
-                "stop_reason": stop_reason, "dynamics_time_s": wall_dyn, "scale": lam,
-                "auxiliary_field_spin": has_field, "sparse": sparse, "split_mode": split,
-                "params": {k: (str(v) if isinstance(v, np.dtype) else v) for k, v in P.items()}}
-        info["params"].update(num_steps=num_steps, tau=tau, gamma=gamma, dt=P["dt"])
-        if target_int is not None:
-            info["reached_step"] = reached_step
-        if traj is not None:
-            info["trajectory"] = np.asarray(traj) * lam + offset
-        return spins, info
+                if stop_when == "each" and newly:
+                    # freeze the replicas that reached the target: store their best, drop their rows
+                    out_s[rid[newly]] = best_s[newly]
+                    keep = np.setdiff1d(np.arange(k), newly)
+                    nk = len(keep)
+                    for A in (x, e, s, F, best_s, best_H, H, last_imp, xi, a, rid):
+                        A[:nk] = A[keep]
+                    k = nk
+            if time_limit is not None and (step & 15) == 15 and time.perf_counter() - t_start > time_limit:
+                stop_reason = "time_limit"
+                break
+    wall_dyn = time.perf_counter() - t_start
+    out_s[rid[:k]] = best_s[:k]
+    spins = out_s
+    if run["has_field"]:
+        spins = spins[:, :n] * spins[:, n:n + 1]
+    info = {"steps": step + 1, "stop_reason": stop_reason, "dynamics_time_s": wall_dyn,
+            "replica_steps": int(replica_steps)}
+    if target_int is not None:
+        info["reached_step"] = reached_step
+    if traj is not None:
+        info["trajectory"] = traj
+    return spins.astype(np.int8), info
+
+
+def num_steps_of(run: dict) -> int:
+    return int(run["num_steps"])
