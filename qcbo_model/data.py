@@ -258,6 +258,11 @@ def _load_split(name, split, img_key, lbl_key, verify):
         for kind, arr in (("images", images), ("labels", labels)):
             digest = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
             if digest != EXPECTED_SHA256[name][split][kind]:
+                other = [o for o in EXPECTED_SHA256 if o != name and EXPECTED_SHA256[o][split][kind] == digest]
+                if other:
+                    raise DataError(f"the files in {Path(img_key[0]).parent} are the official {other[0]} "
+                                    f"files, not {name}: ask for --dataset {other[0]} (dataset={other[0]!r}), "
+                                    f"or point --data-dir at a folder with the {name} files")
                 raise DataError(f"{name}/{split} {kind}: sha256 of decoded data is {digest}, "
                                 f"expected {EXPECTED_SHA256[name][split][kind]}; the files in "
                                 f"{Path(img_key[0]).parent} are not the official ones "
@@ -334,21 +339,38 @@ def _targets(raw_labels, classes) -> np.ndarray:
     return 2 * idx - 1 if len(classes) == 2 else idx
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_seed(seed) -> None:
+    if isinstance(seed, np.random.Generator):
+        return
+    if not _is_int(seed) or seed < 0:
+        raise DataError(f"seed must be an integer >= 0 or a numpy Generator, got {seed!r}")
+
+
 def _validate(name, classes, n_train, n_test) -> tuple[int, ...]:
     _check_name(name, DATASETS)
-    try:
-        classes = tuple(int(c) for c in classes)
-    except (TypeError, ValueError):
-        raise DataError(f"classes must be a sequence of integers, got {classes!r}") from None
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple, np.ndarray, range)):
+        raise DataError(f"classes must be a sequence of integers, got {classes!r}")
+    classes = list(np.asarray(classes, dtype=object).ravel()) if isinstance(classes, np.ndarray) else list(classes)
+    if not all(_is_int(c) for c in classes):
+        raise DataError(f"classes must be a sequence of integers, got {classes!r}")
+    classes = tuple(int(c) for c in classes)
     if len(classes) < 2:
         raise DataError(f"need at least 2 classes, got {classes}")
     if len(set(classes)) != len(classes):
         raise DataError(f"duplicate classes in {classes}")
     if any(not 0 <= c <= 9 for c in classes):
         raise DataError(f"classes must lie in 0..9, got {classes}")
+    if not _is_int(n_train):
+        raise DataError(f"n_train must be an integer, got {n_train!r}")
     if int(n_train) < len(classes):
         raise DataError(f"n_train={n_train} is smaller than the number of classes "
                         f"({len(classes)}); need at least one sample per class")
+    if n_test is not None and not _is_int(n_test):
+        raise DataError(f"n_test must be an integer or None, got {n_test!r}")
     if n_test is not None and int(n_test) < 1:
         raise DataError(f"n_test must be positive or None, got {n_test}")
     return classes
@@ -407,6 +429,7 @@ def load_dataset(name: str = "fashion-mnist", classes=(0, 1), n_train: int = 32,
     30 % test split (DIGITS_SPLIT_SEED), so pool must divide 8.
     """
     classes = _validate(name, classes, n_train, n_test)
+    _check_seed(seed)
     if name == "digits":
         tr_img, tr_lbl, te_img, te_lbl = _digits_raw()
         max_value = 16.0

@@ -171,7 +171,7 @@ class FIPNetwork:
                     c = float(max(1.0, np.rint(c)))
             is_out = l == L
             # scale alpha: unit RMS of z under uniformly random codes
-            eq2 = float(np.mean(code.values ** 2))
+            eq2 = code.mean_square
             s = spec.scales[l - 1]
             alpha = float(s) if s != "auto" else 1.0 / np.sqrt(max(eq2 * (v_sq_mean + (gamma * c) ** 2), 1e-12))
             kappa = alpha * gamma

@@ -47,8 +47,7 @@ def random_codes(net: FIPNetwork, n: int, rng) -> list:
     code's values, so a ternary weight is -1, 0, +1 with probability 1/3 each)."""
     out = []
     for ly in net.layers:
-        vals = ly.code.values
-        out.append(vals[rng.integers(0, len(vals), size=(n, ly.d_out, ly.fan_in))])
+        out.append(ly.code.value_of(rng.integers(0, ly.code.n_values, size=(n, ly.d_out, ly.fan_in))))
     return out
 
 

@@ -265,7 +265,20 @@ class QCBO:
                       nonneg=self.nonneg, meta=np.array(json.dumps(self.meta)))
         for k, v in self.groups.items():
             arrays[f"group__{k}"] = v
-        np.savez_compressed(path, **arrays)
+        # atomically: a temporary file in the same folder, renamed over ``path`` once complete
+        import os
+        import tempfile
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
 
     @classmethod
     def load(cls, path) -> "QCBO":

@@ -14,6 +14,7 @@ gamma_l.  Hidden outputs are h = sigma(z); the output layer feeds the loss l(z, 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, asdict
 from typing import Callable, Sequence, Union
 
@@ -37,9 +38,16 @@ class WeightCode:
     kind: str
     n_bits: int
 
+    MAX_BITS = 32     # grid codes up to 2^32 - 1: coefficients stay exact in float64 products
+
     def __post_init__(self):
         if self.kind not in ("binary", "grid", "ternary"):
             raise SpecError(f"unknown weight code {self.kind!r}; use 'binary', 'grid' or 'ternary'")
+        if isinstance(self.n_bits, (bool, np.bool_)) or not isinstance(self.n_bits, (int, np.integer)):
+            raise SpecError(f"bits must be an integer, got {self.n_bits!r}")
+        if self.n_bits > self.MAX_BITS:
+            raise SpecError(f"bits must be in 1..{self.MAX_BITS} per weight (a {self.n_bits}-bit grid has "
+                            f"2^{self.n_bits} values), got bits={self.n_bits}")
         if self.n_bits < 1:
             raise SpecError(f"a weight code needs at least 1 bit, got bits={self.n_bits}")
         if self.kind == "binary" and self.n_bits != 1:
@@ -56,6 +64,8 @@ class WeightCode:
         if s in ("t", "ternary"):
             return cls("ternary", 2)
         if isinstance(token, (bool, np.bool_)) or isinstance(token, (float, np.floating)):
+            raise SpecError(f"bits must be an integer >= 1 or 't' for ternary, got {token!r}")
+        if isinstance(token, bytes) or (isinstance(token, str) and not re.fullmatch(r"[0-9]+", s)):
             raise SpecError(f"bits must be an integer >= 1 or 't' for ternary, got {token!r}")
         try:
             b = int(s)
@@ -88,7 +98,34 @@ class WeightCode:
         return -self.qmin
 
     @property
+    def n_values(self) -> int:
+        """Number of distinct codes (3 for ternary, 2^B otherwise)."""
+        return 3 if self.kind == "ternary" else 2 ** self.n_bits
+
+    def value_of(self, idx) -> np.ndarray:
+        """The idx-th code value in increasing order (idx in 0..n_values-1), without a table."""
+        idx = np.asarray(idx)
+        return idx - 1.0 if self.kind == "ternary" else self.qmin + 2.0 * idx
+
+    @property
+    def mean_square(self) -> float:
+        """Mean of q^2 over the code's values (closed form: (4^B - 1) / 3 for the odd grid)."""
+        return 2.0 / 3.0 if self.kind == "ternary" else (4.0 ** self.n_bits - 1.0) / 3.0
+
+    def contains(self, q) -> np.ndarray:
+        """Elementwise: is q one of the code's values (checked arithmetically, no table)."""
+        q = np.asarray(q, dtype=float)
+        if self.kind == "ternary":
+            return np.isin(q, (-1.0, 0.0, 1.0))
+        with np.errstate(invalid="ignore"):
+            k = (q - self.qmin) / 2.0
+            return np.isfinite(q) & (q >= self.qmin) & (q <= self.qmax) & (k == np.floor(k))
+
+    @property
     def values(self) -> np.ndarray:
+        """Every code value, increasing (a table of n_values entries: small codes only)."""
+        from .memory import check_memory
+        check_memory(8.0 * self.n_values, f"the table of the {self.label()} code", "use fewer bits")
         if self.kind == "ternary":
             return np.array([-1.0, 0.0, 1.0])
         return np.arange(self.qmin, self.qmax + 1, 2.0)
@@ -118,6 +155,11 @@ def _as_int(v, what: str) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
         raise SpecError(f"{what} must be an integer, got {v!r}")
     return int(v)
+
+
+def _is_number(v) -> bool:
+    """A real number (Python or numpy, not bool, not a string)."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 def _int_tuple(value, what: str) -> tuple:
@@ -224,14 +266,25 @@ class NetworkSpec:
         if not isinstance(self.loss, str) and not callable(self.loss):
             raise SpecError(f"loss must be a name or a callable l(z, y), got {self.loss!r}")
         self.scales = _per_layer(self.scales, L, "scales")
+        if isinstance(self.scales, np.ndarray):
+            self.scales = tuple(self.scales.tolist())
         for s in self.scales:
-            if s != "auto" and not (isinstance(s, (int, float)) and np.isfinite(s) and s > 0):
+            if not (isinstance(s, str) and s == "auto") and not (_is_number(s) and np.isfinite(s) and s > 0):
                 raise SpecError(f"scales must be positive numbers or 'auto', got {s!r}")
-        self.bias = tuple(bool(b) for b in _per_layer(self.bias, L, "bias"))
-        self.bias_scale = tuple(float(c) for c in _per_layer(self.bias_scale, L, "bias_scale"))
+        self.scales = tuple(s if isinstance(s, str) else float(s) for s in self.scales)
+        bias = self.bias.tolist() if isinstance(self.bias, np.ndarray) else self.bias
+        bias = _per_layer(bias, L, "bias")
+        if not all(isinstance(b, (bool, np.bool_)) for b in bias):
+            raise SpecError(f"bias must be True/False (or one per layer), got {self.bias!r}")
+        self.bias = tuple(bool(b) for b in bias)
+        bs = self.bias_scale.tolist() if isinstance(self.bias_scale, np.ndarray) else self.bias_scale
+        bs = _per_layer(bs, L, "bias_scale")
+        if not all(_is_number(c) for c in bs):
+            raise SpecError(f"bias_scale must be positive numbers, got {self.bias_scale!r}")
+        self.bias_scale = tuple(float(c) for c in bs)
         if any(c <= 0 or not np.isfinite(c) for c in self.bias_scale):
             raise SpecError(f"bias_scale must be positive, got {self.bias_scale}")
-        if self.breakpoints not in ("uniform", "quantile"):
+        if not isinstance(self.breakpoints, str) or self.breakpoints not in ("uniform", "quantile"):
             raise SpecError(f"breakpoints must be 'uniform' or 'quantile', got {self.breakpoints!r}")
         if self.input_bits is not None:
             self.input_bits = _as_int(self.input_bits, "input_bits")
@@ -240,9 +293,10 @@ class NetworkSpec:
         self.seed = _as_int(self.seed, "seed")
         if self.seed < 0:
             raise SpecError(f"seed must be >= 0, got {self.seed}")
-        if self.level_step != "auto" and not (float(self.level_step) > 0):
-            raise SpecError(f"level_step must be positive or 'auto', got {self.level_step!r}")
-        if self.output_spline not in ("constant", "linear"):
+        if not (isinstance(self.level_step, str) and self.level_step == "auto") and not (
+                _is_number(self.level_step) and np.isfinite(self.level_step) and self.level_step > 0):
+            raise SpecError(f"level_step must be a positive number or 'auto', got {self.level_step!r}")
+        if not isinstance(self.output_spline, str) or self.output_spline not in ("constant", "linear"):
             raise SpecError(f"output_spline must be 'constant' or 'linear', got {self.output_spline!r}")
         if self.output_spline == "linear" and self.n_hidden:
             raise SpecError(

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .io import atomic_path
+
 __all__ = ["write_plots"]
 
 
@@ -37,7 +39,7 @@ def write_plots(folder, trace, first_layer_codes, ds, y_pred, trace_label="objec
         ax.set_ylabel(trace_label)
         ax.set_title("solver trace")
         fig.tight_layout()
-        fig.savefig(folder / "trace.png", dpi=120)
+        atomic_path(folder / "trace.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
         plt.close(fig)
         files.append(str(folder / "trace.png"))
     qw = first_layer_codes
@@ -52,7 +54,7 @@ def write_plots(folder, trace, first_layer_codes, ds, y_pred, trace_label="objec
             a.axis("off")
         fig.suptitle("first-layer weights", fontsize=9)
         fig.tight_layout()
-        fig.savefig(folder / "weights_layer1.png", dpi=120)
+        atomic_path(folder / "weights_layer1.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
         plt.close(fig)
         files.append(str(folder / "weights_layer1.png"))
     y_true = _labels_of(ds.y_test)
@@ -70,7 +72,7 @@ def write_plots(folder, trace, first_layer_codes, ds, y_pred, trace_label="objec
     ax.set_ylabel("true")
     ax.set_title("test confusion matrix", fontsize=9)
     fig.tight_layout()
-    fig.savefig(folder / "confusion.png", dpi=120)
+    atomic_path(folder / "confusion.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
     files.append(str(folder / "confusion.png"))
     return files

@@ -157,35 +157,76 @@ class Oracle:
     chunk_reads = 4
     parameters: tuple = ()
 
+    def __init_subclass__(cls, **kw):
+        """A subclass that replaces ``sample`` itself (instead of implementing ``_sample_spins``) still
+        has its result checked: a SampleSet of the problem's width with finite energies, or an
+        OracleError; exceptions of its own become OracleErrors naming the oracle."""
+        super().__init_subclass__(**kw)
+        own = cls.__dict__.get("sample")
+        if own is not None and not getattr(own, "_checked", False):
+            def sample(self, problem, *a, __own=own, **k):
+                try:
+                    out = __own(self, problem, *a, **k)
+                except (QCBOError, KeyboardInterrupt, MemoryError):
+                    raise
+                except Exception as e:   # noqa: BLE001 - a foreign sampler's failure, typed here
+                    raise OracleError(f"oracle {self.name!r} failed: {type(e).__name__}: {e}") from e
+                return _checked_sampleset(self.name, problem, out)
+            sample._checked = True
+            sample.__doc__ = own.__doc__
+            sample.__wrapped__ = own
+            cls.sample = sample
+
+    def memory_estimate(self, n: int, num_reads: int) -> int:
+        """Bytes one ``sample`` call needs for ``num_reads`` reads of ``n`` spins (an upper-side
+        estimate; checked against the memory budget before sampling).  The default: a dense coupling
+        matrix and its working copy (``2 * 8 n^2``) plus a few float64 replica arrays and the returned
+        samples (``num_reads * n * (4 * 8 + 2)``).  Oracles with other needs override it."""
+        n, R = int(n), int(num_reads)
+        return 16 * n * n + R * n * 34 + 64 * R
+
     def sample(self, problem, num_reads: Optional[int] = None, seed: SeedLike = None,
                target_energy: Optional[float] = None, time_limit: Optional[float] = None, **kw) -> SampleSet:
         ising = check_problem(problem)
         if num_reads is None:
             num_reads = self.default_reads
-        if isinstance(num_reads, bool) or not isinstance(num_reads, (int, np.integer)):
+        if isinstance(num_reads, (bool, np.bool_)) or not isinstance(num_reads, (int, np.integer)):
             raise OracleError(f"num_reads must be an integer >= 1, got {num_reads!r}")
         num_reads = int(num_reads)
         if num_reads < 1:
             raise OracleError(f"num_reads must be >= 1, got {num_reads}")
-        if time_limit is not None and not (isinstance(time_limit, (int, float, np.number))
-                                           and not isinstance(time_limit, bool) and time_limit > 0):
+        if time_limit is not None and not (isinstance(time_limit, (int, float, np.integer, np.floating))
+                                           and not isinstance(time_limit, (bool, np.bool_))
+                                           and np.isfinite(time_limit) and time_limit > 0):
             raise OracleError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
-        if target_energy is not None and not np.isfinite(float(target_energy)):
-            raise OracleError(f"target_energy must be finite, got {target_energy!r}")
+        if target_energy is not None and (
+                isinstance(target_energy, (bool, np.bool_, str, bytes))
+                or not isinstance(target_energy, (int, float, np.integer, np.floating))
+                or not np.isfinite(target_energy)):
+            raise OracleError(f"target_energy must be a finite number, got {target_energy!r}")
         unknown = set(kw) - set(self.parameters)
         if unknown:
             raise OracleError(f"{self.name}: unknown sample() options {sorted(unknown)}; "
                               f"accepted: {sorted(self.parameters) or 'none'}")
+        from qcbo_model.memory import check_memory
+        check_memory(self.memory_estimate(ising.n, num_reads),
+                     f"the {self.name} oracle with {num_reads} reads of {ising.n} spins",
+                     "use fewer reads (--reads, --descent-reads, num_reads) or a smaller problem")
         rng = make_rng(seed)
         t0 = time.perf_counter()
-        if self.native_stop or (time_limit is None and target_energy is None):
-            if self.native_stop and time_limit is not None:
-                kw["time_limit"] = time_limit
-            if self.native_stop and target_energy is not None:
-                kw["target_energy"] = target_energy
-            spins, info = self._sample_spins(ising, num_reads, rng, **kw)
-        else:
-            spins, info = self._chunked(ising, num_reads, rng, target_energy, time_limit, t0, kw)
+        try:
+            if self.native_stop or (time_limit is None and target_energy is None):
+                if self.native_stop and time_limit is not None:
+                    kw["time_limit"] = time_limit
+                if self.native_stop and target_energy is not None:
+                    kw["target_energy"] = target_energy
+                spins, info = self._sample_spins(ising, num_reads, rng, **kw)
+            else:
+                spins, info = self._chunked(ising, num_reads, rng, target_energy, time_limit, t0, kw)
+        except (QCBOError, KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as e:   # noqa: BLE001 - a sampler's own failure, typed here
+            raise OracleError(f"oracle {self.name!r} failed: {type(e).__name__}: {e}") from e
         wall = time.perf_counter() - t0
         spins = np.asarray(spins)
         if spins.ndim != 2 or spins.shape[1] != ising.n or len(spins) < 1:
@@ -205,12 +246,22 @@ class Oracle:
         return ss
 
     def _chunked(self, ising, num_reads, rng, target_energy, time_limit, t0, kw):
-        """Reads in chunks of ``chunk_reads``; stop between chunks on the time limit or the target."""
+        """Reads in chunks of ``chunk_reads``; stop between chunks on the time limit or the target, and
+        on Ctrl-C once a chunk is done (``stop_reason`` 'interrupted': the reads so far are returned)."""
         parts, info, done, reason = [], {}, 0, "num_reads"
         while done < num_reads:
             k = min(self.chunk_reads, num_reads - done)
-            S, info = self._sample_spins(ising, k, rng, **kw)
-            parts.append(np.asarray(S))
+            try:
+                S, info = self._sample_spins(ising, k, rng, **kw)
+            except KeyboardInterrupt:
+                if not parts:
+                    raise
+                reason = "interrupted"
+                break
+            S = np.asarray(S)
+            if S.ndim != 2 or S.shape[1] != ising.n:
+                raise OracleError(f"{self.name} returned samples of shape {S.shape}; expected (R, {ising.n})")
+            parts.append(S)
             done += k
             if target_energy is not None:
                 E = ising.energy(parts[-1])
@@ -226,6 +277,21 @@ class Oracle:
 
     def _sample_spins(self, ising: Ising, num_reads: int, rng: np.random.Generator, **kw):
         raise NotImplementedError
+
+
+def _checked_sampleset(name: str, problem, out) -> SampleSet:
+    """The result of an oracle's own ``sample``: a SampleSet of the problem's width, binary samples,
+    finite energies (else OracleError)."""
+    if not isinstance(out, SampleSet):
+        raise OracleError(f"oracle {name!r} returned {type(out).__name__}, not a SampleSet")
+    n = getattr(problem, "n", None)
+    if out.num_reads < 1 or (n is not None and out.n != n):
+        raise OracleError(f"oracle {name!r} returned samples of shape {out.samples.shape}; expected (R, {n})")
+    if out.samples.size and out.samples.max() > 1:
+        raise OracleError(f"oracle {name!r} returned non-binary samples (values up to {int(out.samples.max())})")
+    if not np.all(np.isfinite(out.energies)):
+        raise OracleError(f"oracle {name!r} returned non-finite energies")
+    return out
 
     def __repr__(self):
         return f"{type(self).__name__}()"
