@@ -93,7 +93,7 @@ def best_penalty(res):
 
 def run_qcgd(prob, oracle, seed, **kw):
     t = time.perf_counter()
-    r = solve(prob, "qcgd", oracle=oracle, seed=seed, **kw)
+    r = solve(prob, "qcgd-monolithic", oracle=oracle, seed=seed, **kw)
     return dict(objective=r.objective, feasible=r.feasible, best_from=r.info["best_from"],
                 candidates=r.info["candidates"], oracle_calls=r.oracle_calls, time_s=time.perf_counter() - t,
                 trace=r.trace, oracle=r.oracle, termination=str(r.termination))

@@ -114,7 +114,10 @@ def test_solve_cli_every_method_runs_and_ising_descent_exits_0(tmp_path):
     assert main([*base, "--solver", "ising-descent", "--descent-iterations", "0"]) == 2        # 0 is not a default
     assert main([*base, "--solver", "highs", "--descent-iterations", "5"]) == 2                # flag of another method
     assert main([*base, "--solver", "highs", "--oracle", "sa"]) == 2                           # highs has no oracle
-    for m, extra in (("qcgd", ["--qcgd-iterations", "3", "--qcgd-lns-steps", "2"]),
+    for m, extra in (("qcgd", ["--qcgd-iterations", "3", "--qcgd-cgal-steps", "2", "--oracle-option", "num_sweeps=50"]),
+                     ("qcgd-monolithic", ["--qcgd-monolithic-iterations", "3", "--qcgd-monolithic-lns-steps", "2"]),
+                     ("decomposed-bound", ["--decomposed-bound-batch-size", "4", "--decomposed-bound-dual-iterations",
+                                           "2"]),
                      ("penalty", ["--penalty-lambdas", "1,10", "--oracle", "greedy"]),
                      ("sa-weights", ["--sa-weights-sweeps", "2"]), ("random-search", ["--random-candidates", "50"]),
                      ("ste", ["--ste-epochs", "5"]),

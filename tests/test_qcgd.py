@@ -14,7 +14,7 @@ from solvers import ConfigError, Termination, solve
 
 
 def qcgd(problem, **kw):
-    return solve(problem, "qcgd", **kw)
+    return solve(problem, "qcgd-monolithic", **kw)
 
 
 def all_bits(n):
@@ -178,12 +178,12 @@ def test_bad_settings_raise():
     with pytest.raises(ConfigError):
         qcgd(assignment(), beta0=-1)
     with pytest.raises(ConfigError, match="needs a FIPProblem"):
-        solve(assignment(), "ising-descent")
+        solve(assignment(), "qcgd")
 
 
 def test_forced_losses_and_target_qubo_consistent_with_forward():
     from qcbo_model.forward import codes_from_bits, fip_forward
-    from solvers.methods.qcgd import _forced_losses, _neuron_blocks, target_qubo
+    from solvers.methods.qcgd_monolithic import _forced_losses, _neuron_blocks, target_qubo
     prob = tiny_fip("interval", 2)
     rng = np.random.default_rng(1)
     wb0 = rng.integers(0, 2, prob.n_weight_bits).astype(np.uint8)

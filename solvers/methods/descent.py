@@ -45,7 +45,7 @@ from ..ising.registry import get_oracle
 from ..result import Termination, finish
 from .._util import progress_bar
 
-__all__ = ["DescentConfig", "run", "code_map", "quadratic_model", "model_qubo", "model_value",
+__all__ = ["DescentConfig", "run", "code_map", "quadratic_model", "batch_models", "model_qubo", "model_value",
            "neuron_blocks", "path_points"]
 
 
@@ -112,16 +112,8 @@ def code_map(net):
     return np.concatenate(q0), A
 
 
-def quadratic_model(net, w0, X=None, Y=None, A=None, return_metric: bool = False, sharpness: float = 1.0):
-    """Gauss-Newton model of the exact training loss in the weight bits at w0: (L0, g (n_b,), H (n_b, n_b)).
-
-    m(w) = L0 + g^T (w - w0) + 1/2 (w - w0)^T H (w - w0), H = A^T J^T D J A / N (positive semidefinite).
-    ``return_metric`` also returns M (the activation trust metric, see the module docstring).
-    ``sharpness`` s models the sharpened loss loss(s z, y) / s instead (s = 1: the training loss)."""
-    X = net.X if X is None else X
-    Y = net.Y if Y is None else np.asarray(Y, float).reshape(len(X), -1)
-    if A is None:
-        A = code_map(net)[1]
+def _gn_terms(net, w0, X, Y, A, sharpness):
+    """Shared part of the Gauss-Newton models: (L0, Jw (N C, n_b), d1 (N, C), d2 (N, C), backprop)."""
     codes = [q[0] for q in codes_from_bits(net, np.asarray(w0)[None])]
     v, _ = quantize_inputs(net.spec, X)
     bp = exact_backprop(net.layers, net.spec.activation, codes, v)
@@ -132,18 +124,52 @@ def quadratic_model(net, w0, X=None, Y=None, A=None, return_metric: bool = False
     z = bp.z
     L0 = float(lo.value(s * z, Y).sum(axis=1).mean()) / s
     d1, d2 = lo.d1(s * z, Y), s * lo.d2(s * z, Y)
-    Jw = J.reshape(N * C, -1) @ A                                              # (N C, n_b)
-    g = Jw.T @ d1.reshape(-1) / N
-    H = Jw.T @ (d2.reshape(-1, 1) * Jw) / N
-    if not return_metric:
-        return L0, g, H
+    return L0, J.reshape(N * C, -1) @ A, d1, d2, bp
+
+
+def _metric(net, A, bp, N):
     # M: mean squared change of every neuron's pre-activation, d^T M d = (1/N) sum_l,n,j (dz_lnj)^2
     blocks = []
     for ly, inp, sc in zip(net.layers, bp.inputs, bp.scales):
         G = (sc * sc) * (inp.T @ inp) / N
         blocks += [G] * ly.d_out
-    M = A.T @ block_diag(*blocks) @ A
-    return L0, g, H, M
+    return A.T @ block_diag(*blocks) @ A
+
+
+def quadratic_model(net, w0, X=None, Y=None, A=None, return_metric: bool = False, sharpness: float = 1.0):
+    """Gauss-Newton model of the exact training loss in the weight bits at w0: (L0, g (n_b,), H (n_b, n_b)).
+
+    m(w) = L0 + g^T (w - w0) + 1/2 (w - w0)^T H (w - w0), H = A^T J^T D J A / N (positive semidefinite).
+    ``return_metric`` also returns M (the activation trust metric, see the module docstring).
+    ``sharpness`` s models the sharpened loss loss(s z, y) / s instead (s = 1: the training loss)."""
+    X = net.X if X is None else X
+    Y = net.Y if Y is None else np.asarray(Y, float).reshape(len(X), -1)
+    if A is None:
+        A = code_map(net)[1]
+    L0, Jw, d1, d2, bp = _gn_terms(net, w0, X, Y, A, sharpness)
+    N = len(X)
+    g = Jw.T @ d1.reshape(-1) / N
+    H = Jw.T @ (d2.reshape(-1, 1) * Jw) / N
+    if not return_metric:
+        return L0, g, H
+    return L0, g, H, _metric(net, A, bp, N)
+
+
+def batch_models(net, w0, batches, A=None, sharpness: float = 1.0):
+    """Per-batch Gauss-Newton models of the training loss at w0: (L0, [g_s], [H_s], M) with
+    sum_s g_s = g and sum_s H_s = H of ``quadratic_model`` (each batch's terms divided by the full N)."""
+    if A is None:
+        A = code_map(net)[1]
+    X, Y = net.X, net.Y
+    L0, Jw, d1, d2, bp = _gn_terms(net, w0, X, Y, A, sharpness)
+    N, C = d1.shape
+    gs, Hs = [], []
+    for idx in batches:
+        rows = (np.asarray(idx)[:, None] * C + np.arange(C)[None]).ravel()
+        Jb = Jw[rows]
+        gs.append(Jb.T @ d1.reshape(-1)[rows] / N)
+        Hs.append(Jb.T @ (d2.reshape(-1)[rows, None] * Jb) / N)
+    return L0, gs, Hs, _metric(net, A, bp, N)
 
 
 def model_value(L0, g, H, w0, W, mu=0.0):

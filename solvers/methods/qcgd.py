@@ -1,31 +1,33 @@
-"""QCGD: penalty-free conditional-gradient augmented Lagrangian (CGAL) over the lift W in conv{v v^T}.
+"""QCGD over weight-space models: a conditional-gradient augmented Lagrangian whose oracle does the work.
 
-Phases (all candidates are mapped to feasible points before they count):
+Why this form (docs/qcgd_results.md): lifting the FIP constraints makes every oracle atom infeasible,
+because the indicators are *functions* of the weights; the monolithic QCGD (``qcgd-monolithic``) then
+leaves the constrained work to forward completion and its oracle is idle.  Here the lift is over the
+weight bits only, where the QUBO's minimizers are meaningful, and the constraints are real:
 
-1. CGAL (``iterations``): beta_t = beta0 sqrt(t+1), eta_t = 2/(t+1); residual r = s(W) - proj(s(W) + y/beta)
-   onto the row targets; LMO = one QUBO  min_x f(x) + sum_r (y_r + beta_t r_r) s_r(x)  solved by the
-   oracle; W <- (1-eta) W + eta v v^T through the tracked values s(W), f(W), E[x] (W is never stored);
-   y <- y + gamma r (gamma = beta0, |y| capped).  Exact lift (default): linear equalities enter as
-   (a^T x - b)^2 and nonneg rows as they are, so the LMO is an adaptively weighted penalty QUBO.
-2. Large-neighbourhood search (``lns_steps``): pick a neuron where the mixture marginals E[x] disagree
-   with the incumbent, free a random sub-block (<= ``lns_block``) of its weight bits, let the oracle
-   solve a QUBO over the block, and keep the best completed sample.  ``lns_mode='target'`` (default):
-   an unconstrained weighted binary least-squares QUBO fitting the neuron's pre-activations to
-   per-sample targets read from the FIP loss tables (``target_qubo``; constraints stay out of the QUBO,
-   forward completion keeps candidates feasible).  ``lns_mode='penalty'``: the QCBO restricted to the
-   block and the bits it drives (``lift.restricted_penalty``), constraints weighted by the CGAL
-   multipliers with an adaptive floor starting at ``lns_lambda`` (doubles while the oracle's best sample
-   violates the QCBO, shrinks by 0.8 otherwise).  Generic QCBOs always use the penalty mode on a random
-   block of variables.
-3. Single-flip local search on the weight bits (``local_search``) through forward completion.
+* the training set is split into S sample batches (weights p_s = N_s / N); every batch gets its own copy
+  w_s of a block B of weight bits (one hidden neuron's incoming bits + the output bits, cycled, or all
+  bits), and a consensus copy w_bar;
+* batch s's objective is the Gauss-Newton model of its share of the training loss around the incumbent
+  w0 (the exact-activation, sharpened loss, ``solvers.methods.descent.batch_models``), plus the trust
+  term mu p_s d_s^T M d_s (d_s = w_s - w0);
+* the consensus constraints (w_si - w_bar_i)^2 = w_si + w_bar_i - 2 w_si w_bar_i = 0 are lifted exactly:
+  they are >= 0 on binaries and 0 exactly on consensus points, so a mixture whose row values vanish has
+  only consensus atoms;
+* CGAL (``cgal_steps`` per linearization): beta_t = beta0 sqrt(t + 1), the LMO is one dense QUBO
+  F(z) + sum_r (y_r + beta_t s_r) r(z) over z = [w_bar, w_1, ..., w_S] sent to the oracle, the mixture
+  is tracked through its row values s_r and E[z], y += beta0 s (capped).  No per-constraint penalty is
+  tuned: the weights come from the multipliers.
+* An outer trust-region loop re-linearizes: every oracle sample's consensus part and batch parts, the
+  rounded mixture and the majority vote of the copies are candidates, scored with the true objective
+  (``objective='exact'``: the sharpened exact-activation training loss; ``'spline'``: the FIP spline
+  loss = the QCBO objective); the best is accepted if it improves the incumbent, mu adapts (halved on a
+  step, x4 on a rejection), stalls restart as in the descent.  The result is forward-completed to a
+  feasible QCBO point and its QCBO objective is reported.
 
-Candidates: every oracle sample, the rounding of E[x] and randomized roundings of it.  For a FIP
-problem each candidate's weight bits are completed (``prob.complete``), so every candidate is feasible;
-for a generic QCBO a candidate counts only if ``qcbo.is_feasible``.  ``best_from`` records the source.
-
-Bound: none by default.  The CGAL relaxation value is not a certified bound.  With ``bound=True`` and
-the exact oracle, min_x L(x, y) for the final multipliers (a Lagrangian dual value, all lifted rows
-are >= 0 or two-sided) is reported; it is a valid lower bound only because the oracle is exact.
+``info['consensus_rate']`` is the share of oracle samples whose copies all agree with w_bar (the
+oracle solving the constrained problem itself, with no completion); ``info['accepted_from']`` counts
+where accepted steps came from.  Oracle ablations: ``oracle='random'``, ``'random-local'``, ``'greedy'``.
 """
 from __future__ import annotations
 
@@ -35,338 +37,227 @@ from typing import Any
 
 import numpy as np
 
+from qcbo_model.forward import bits_from_codes, codes_from_bits, random_codes
+
 from .._util import progress_bar
-from ..compile.lift import LiftedRows, restricted_penalty
-from ..config import ConfigError, MethodConfig, check_oracle, oracle_name, option
+from ..config import MethodConfig, check_oracle, oracle_name, option
 from ..ising.problems import QUBO
 from ..ising.registry import get_oracle
 from ..result import Termination, finish
+from .descent import _objective_fn, _ternary_pairs, batch_models, code_map, model_qubo, neuron_blocks
 
-__all__ = ["QCGDConfig", "Candidates", "run", "target_qubo"]
+__all__ = ["QCGDConfig", "run", "consensus_qubo"]
 
 
 @dataclass(frozen=True)
 class QCGDConfig(MethodConfig):
-    """Settings of QCGD (``solve(problem, 'qcgd', ...)``; module docstring)."""
+    """Settings of QCGD over weight-space models (``solve(prob, 'qcgd', ...)``; module docstring)."""
 
-    oracle: Any = option("sa", "Ising oracle for the LMO and LNS QUBOs (registered name or Oracle)", kind="any")
+    oracle: Any = option("sa", "Ising oracle for the LMO QUBOs (registered name or Oracle)", kind="any")
     oracle_options: dict = option({}, "options for the oracle's constructor", kind="dict", cli=False)
-    iterations: int = option(60, "CGAL iterations (one oracle call each)", kind="int", min=1)
-    beta0: float = option(1.0, "initial augmented-Lagrangian weight", kind="float", min=0, exclusive_min=True)
-    reads: int = option(8, "oracle reads per call", kind="int", min=1)
-    exact_lift: bool = option(True, "lift linear equalities as squares (atoms of a feasible mixture are feasible)",
-                              kind="bool")
-    roundings: int = option(8, "randomized roundings of E[x] per iteration", kind="int", min=0)
-    lns_steps: int = option(30, "large-neighbourhood steps after CGAL (one oracle call each)", kind="int", min=0)
-    lns_block: int = option(12, "weight bits freed per LNS step", kind="int", min=1)
-    lns_reads: Any = option(None, "reads per LNS call (None: reads)", kind="int", min=1, allow_none=True)
-    lns_lambda: float = option(2.0, "initial penalty floor of penalty-mode LNS", kind="float", min=0,
-                               exclusive_min=True)
-    lns_slack_bits: int = option(3, "slack bits per inequality in penalty-mode LNS", kind="int", min=1)
-    lns_mode: str = option("target", "LNS QUBO: target-propagation least squares or restricted penalty",
-                           kind="str", choices=("target", "penalty"))
-    local_search: bool = option(True, "single-flip local search on the weight bits at the end", kind="bool")
+    iterations: int = option(150, "linearizations (outer trust-region steps)", kind="int", min=1)
+    cgal_steps: int = option(4, "CGAL iterations per linearization (one oracle call each)", kind="int", min=1)
+    batches: int = option(4, "sample batches, one weight copy each", kind="int", min=1)
+    reads: int = option(16, "oracle reads per call", kind="int", min=1)
+    beta0: float = option(1.0, "initial augmented-Lagrangian weight (relative to the objective's scale)",
+                          kind="float", min=0, exclusive_min=True)
+    objective: str = option("exact", "objective accepted on: sharpened exact-activation loss or the FIP spline "
+                            "loss (= QCBO objective)", kind="str", choices=("exact", "spline"))
+    sharpness: float = option(8.0, "model and accept loss(s z)/s (exact objective)", kind="float", min=0,
+                              exclusive_min=True)
+    blocks: str = option("neuron", "QUBO block: one hidden neuron's bits + output bits (cycled), or all bits",
+                         kind="str", choices=("neuron", "all"))
+    mu0: Any = option(None, "initial trust weight (None: trace(H) / trace(M))", kind="float", min=0,
+                      exclusive_min=True, allow_none=True)
+    patience: int = option(10, "linearizations without improvement that count as a stall", kind="int", min=1)
+    restart: bool = option(True, "on a stall reset the trust weight and the block order and go on", kind="bool")
+    stop_after: Any = option(2, "converged after this many restarts in a row without a gain > tol (None: never)",
+                             kind="int", min=1, allow_none=True)
+    tol: float = option(1e-3, "a restart's gain must exceed tol x the start point's objective", kind="float", min=0)
     dual_cap: float = option(1e4, "cap on the multipliers' norm", kind="float", min=0, exclusive_min=True)
-    bound: bool = option(False, "Lagrangian dual bound (needs oracle='exact')", kind="bool")
     time_limit: Any = option(None, "seconds (None: no limit)", kind="float", min=0, exclusive_min=True,
                              allow_none=True)
-    seed: int = option(0, "seed of the roundings, blocks and oracle calls", kind="int", min=0)
+    seed: int = option(0, "seed of the start point, batches, block order and oracle calls", kind="int", min=0)
 
     def __post_init__(self):
         super().__post_init__()
         check_oracle(type(self).__name__, self.oracle)
-        if self.bound and oracle_name(self.oracle) != "exact":
-            raise ConfigError("QCGDConfig.bound=True needs oracle='exact': a heuristic LMO gives no valid bound")
 
 
-class Candidates:
-    """Feasible-point bookkeeping: completion (FIP) or feasibility check (generic QCBO)."""
-
-    def __init__(self, qcbo, prob=None):
-        self.qcbo, self.prob = qcbo, prob
-        self.n_w = prob.n_weight_bits if prob is not None else qcbo.n
-        self.best_obj, self.best_x, self.best_from = np.inf, None, None
-        self.count = 0
-        self.sources = {}
-
-    def offer(self, X, source: str) -> np.ndarray:
-        """Evaluate rows X (full x or weight bits); return their objectives (inf where infeasible)."""
-        X = np.asarray(X)
-        if X.ndim == 1:
-            X = X[None]
-        if X.shape[0] == 0:
-            return np.zeros(0)
-        if self.prob is not None:
-            X = self.prob.complete(X[:, :self.n_w])
-            obj = self.qcbo.objective(X)
-        else:
-            X = X.astype(np.uint8)
-            obj = np.where(self.qcbo.is_feasible(X), self.qcbo.objective(X), np.inf)
-        self.count += X.shape[0]
-        i = int(np.argmin(obj))
-        self.sources[source] = min(self.sources.get(source, np.inf), float(obj[i]))
-        if obj[i] < self.best_obj - 1e-12:
-            self.best_obj, self.best_x, self.best_from = float(obj[i]), X[i].copy(), source
-        return obj
+def consensus_qubo(Qs, offsets, weights, scale):
+    """The LMO QUBO over z = [w_bar (m), w_1 (m), ..., w_S (m)]: block-diagonal batch models Qs[s] (m x m,
+    upper-triangular, over w_s) plus scale * weights[s, i] * (w_si + w_bar_i - 2 w_si w_bar_i)."""
+    S, m = weights.shape
+    n = (S + 1) * m
+    Q = np.zeros((n, n))
+    i = np.arange(m)
+    for s in range(S):
+        o = (s + 1) * m
+        Q[o:o + m, o:o + m] = Qs[s]
+        w = scale * weights[s]
+        Q[o + i, o + i] += w
+        Q[i, i] += w
+        Q[i, o + i] += -2.0 * w
+    return QUBO(Q, float(np.sum(offsets)))
 
 
-def _finite(v):
-    """None for +-inf/NaN so that traces stay valid JSON."""
-    return float(v) if np.isfinite(v) else None
+def _rows(Z, S, m):
+    """(R, S, m) consensus row values (w_si - w_bar_i)^2 = |w_si - w_bar_i| of binary rows Z."""
+    Z = np.asarray(Z, dtype=np.int8).reshape(len(Z), S + 1, m)
+    return np.abs(Z[:, 1:, :] - Z[:, :1, :]).astype(float)
 
 
-def _proj(z, lo, hi):
-    return np.clip(z, lo, hi)
-
-
-def _max_abs(qubo) -> float:
-    Q = qubo.Q
-    return float(np.abs(Q.data if hasattr(Q, "tocoo") else Q).max(initial=0.0))
-
-
-def _neuron_blocks(prob):
-    """[(layer, j, weight-bit indices, driven non-weight indices)] for the LNS."""
-    lay = prob.layout
-    out = []
-    layers = sorted(lay.w)
-    for l in layers:
-        later = [a.ravel() for d in (lay.delta, lay.slack, lay.aux) for ll, a in d.items() if ll > l]
-        for j in range(lay.w[l].shape[0]):
-            own = [lay.delta[l][:, j].ravel()]
-            if l in lay.slack:
-                own.append(lay.slack[l][:, j].ravel())
-            if l in lay.aux:
-                own.append(lay.aux[l][:, j].ravel())
-            out.append((l, j, lay.w[l][j].ravel(), np.concatenate(own + later)))
-    return out
-
-
-def _forced_losses(net, codes, l: int, j: int):
-    """(N, K_l) per-sample spline loss when neuron j of layer l is forced into interval k (the rest of
-    the network unchanged), and the current pre-activation u (N,) of that neuron."""
-    from qcbo_model.forward import _layer_u
-    v = net.v_in
-    u_cur = None
-    for ly, q in zip(net.layers, codes):
-        u = _layer_u(ly, q, v)
-        k = net.interval_index(ly.l, u)
-        if ly.l == l:
-            u_cur = u[0, :, j].copy()
-            k = np.repeat(k, ly.K, axis=0)
-            k[:, :, j] = np.arange(ly.K)[:, None]
-            u = np.repeat(u, ly.K, axis=0)
-        elif ly.l > l:
-            pass
-        if not ly.is_output:
-            v = np.take_along_axis(np.broadcast_to(ly.v_levels, u.shape + (ly.K,)), k[..., None], axis=-1)[..., 0]
-    out = net.layers[-1]
-    dd = np.arange(out.d_out)[None, None, :]
-    yi = net.y_index[None]
-    lv = out.loss_levels[dd, k, yi]
-    if out.loss_slopes is not None:
-        lv = lv + out.loss_slopes[dd, k, yi] * (u - out.t[dd, k])
-    return lv.sum(axis=2).T, u_cur
-
-
-def target_qubo(prob, inc_bits, l: int, j: int, wb, margin: float = 0.25, local: bool = True):
-    """Unconstrained QUBO over the weight bits ``wb`` of neuron (l, j): a weighted binary least-squares
-    fit of the neuron's pre-activations to per-sample targets (target propagation through the FIP
-    tables).  For every sample n: L[n, k] = loss with the neuron forced into interval k; target u*_n =
-    the current u projected (``margin`` of a width inside) into the best interval among the current
-    one and its neighbours (``local``; all K intervals otherwise); weight c_n = the spread of L over
-    those candidates.  E(b) = sum_n c_n (u_n(b) - u*_n)^2 / s^2, u_n affine in the bits."""
-    from qcbo_model.forward import codes_from_bits, fip_forward
+def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
+    t0 = time.perf_counter()
     net = prob.net
-    ly = net.layers[l - 1]
-    codes = codes_from_bits(net, inc_bits[None])
-    L, u_cur = _forced_losses(net, codes, l, j)
-    N, K = L.shape
-    kc = net.interval_index(l, u_cur[:, None] * np.ones((1, ly.d_out)))[:, j]
-    if local:      # one interval step at most: targets the linear map can meet together
-        cand_k = np.clip(kc[:, None] + np.array([-1, 0, 1])[None, :], 0, K - 1)
-    else:
-        cand_k = np.repeat(np.arange(K)[None], N, axis=0)
-    Lc = np.take_along_axis(L, cand_k, axis=1)
-    kbest = cand_k[np.arange(N), np.argmin(Lc, axis=1)]
-    t = ly.t[j]
-    width = np.diff(t)
-    lo = t[kbest] + margin * width[kbest]
-    hi = t[kbest + 1] - margin * width[kbest]
-    target = np.clip(u_cur, lo, hi)
-    c = Lc.max(axis=1) - Lc.min(axis=1)
-    # u(b) affine in the block bits: one batched forward with the block zeroed and each bit alone
-    nb = len(wb)
-    B = np.repeat(inc_bits[None], nb + 1, axis=0)
-    B[:, wb] = 0
-    B[np.arange(1, nb + 1), wb] = 1
-    U = fip_forward(net, codes_from_bits(net, B)).u[l - 1][:, :, j]      # (nb+1, N)
-    u0, D = U[0], (U[1:] - U[0]).T                                       # (N,), (N, nb)
-    s2 = float(np.mean(width)) ** 2
-    Cw = c / s2
-    r0 = u0 - target
-    Q = D.T @ (Cw[:, None] * D)
-    lin = 2.0 * D.T @ (Cw * r0)
-    Qm = np.triu(Q, 1) * 2.0 + np.diag(np.diag(Q) + lin)
-    return QUBO(Qm, float(np.sum(Cw * r0 ** 2)))
-
-
-def run(problem, cfg: QCGDConfig, progress: bool = False):
-    """QCGD on a FIPProblem (``.qcbo``, ``.complete``) or on a bare QCBO; a SolveResult (module docstring)."""
-    iterations, beta0, reads, roundings = cfg.iterations, cfg.beta0, cfg.reads, cfg.roundings
-    lns_steps, lns_block, lns_reads, lns_lambda = cfg.lns_steps, cfg.lns_block, cfg.lns_reads, cfg.lns_lambda
-    lns_slack_bits, lns_mode, dual_cap, seed = cfg.lns_slack_bits, cfg.lns_mode, cfg.dual_cap, cfg.seed
-    t_start = time.perf_counter()
-    prob = problem if hasattr(problem, "complete") else None
-    q = problem.qcbo if prob is not None else problem
     orc = get_oracle(cfg.oracle, **cfg.oracle_options)
-    lift = LiftedRows.build(q, square_equalities=cfg.exact_lift)
-    cand = Candidates(q, prob)
-    ss_rng, ss_oracle = np.random.SeedSequence(seed).spawn(2)
-    rng = np.random.default_rng(ss_rng)
-    seed_stream = np.random.default_rng(ss_oracle)      # one derived seed per oracle call
-
-    def oseed():
-        return int(seed_stream.integers(2 ** 63 - 1))
-
-    m = lift.m
-    y = np.zeros(m)
-    z = np.zeros(m)        # s(W)
-    f = 0.0                # <Qhat, W> (scaled objective)
-    mx = np.zeros(q.n)     # E[x]
-    trace, calls = [], 0
-    beta = beta0
-    deadline = None if cfg.time_limit is None else t_start + cfg.time_limit
-    bar = progress_bar(total=iterations + lns_steps, desc=f"qcgd ({orc.name})", enabled=progress)
-    t_done = 0
-    termination = Termination.iteration_limit
+    rng = np.random.default_rng(cfg.seed)
+    f = _objective_fn(net, cfg.objective, cfg.sharpness)
+    _, A = code_map(net)
+    n_b = A.shape[1]
+    if warm_start is None:
+        w = bits_from_codes(net, random_codes(net, 1, rng))[0]
+    else:
+        w = bits_from_codes(net, codes_from_bits(net, np.asarray(warm_start, np.uint8).reshape(1, -1)))[0]
+    perm = rng.permutation(net.N)
+    S = min(cfg.batches, net.N)
+    batches = [np.sort(b) for b in np.array_split(perm, S)]
+    p = np.array([len(b) for b in batches], float) / net.N
+    blist = neuron_blocks(net) if cfg.blocks == "neuron" else [np.arange(n_b)]
+    pairs = _ternary_pairs(net)
+    L = float(f(w[None])[0])
+    gain_tol = cfg.tol * max(abs(L), 1e-12)
+    trace, calls, o_time, evals, acc_n, since = [], 0, 0.0, 1, 0, 0
+    mu, order, b_pos, restarts, dry, L_restart = None, np.arange(len(blist)), 0, 0, 0, L
+    samples_total, samples_consensus = 0, 0
+    from_counts = {"consensus": 0, "batch": 0, "rounding": 0, "vote": 0}
+    status = Termination.iteration_limit
+    centered = "center" in orc.parameters
+    bar = progress_bar(total=cfg.iterations, desc=f"qcgd ({orc.name})", enabled=progress, unit="it")
     try:
-        for t in range(1, iterations + 1):
-            beta = beta0 * np.sqrt(t + 1)
-            r = np.zeros(m) if t == 1 else z - _proj(z + y / beta, lift.lo, lift.hi)
-            w = y + beta * r
-            Qt = lift.lagrangian_qubo(w)
-            S = orc.sample(Qt, num_reads=reads, seed=oseed())
-            calls += 1
-            E = S.energies
-            b = int(np.argmin(E))
-            v = S.samples[b].astype(float)
-            eta = 2.0 / (t + 1)
-            sv = lift.values(v[None])[0]
-            z = (1 - eta) * z + eta * sv
-            f = (1 - eta) * f + eta * float(lift.objective(v[None])[0])
-            mx = (1 - eta) * mx + eta * v
-            # dual step (CGAL), capped so the multipliers stay bounded
-            rr = z - _proj(z + y / beta0, lift.lo, lift.hi)
-            y_new = y + beta0 * rr
-            if np.linalg.norm(y_new) <= dual_cap:
-                y = y_new
-            # candidates
-            cand.offer(S.samples, "oracle")
-            cand.offer((mx > 0.5).astype(np.uint8)[None], "rounding")
-            if roundings:
-                cand.offer((rng.random((roundings, q.n)) < mx).astype(np.uint8), "randomized_rounding")
-            infeas = float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi)))
-            trace.append(dict(iteration=t, phase="cgal", relaxation=f * lift.obj_scale, infeasibility=infeas,
-                              dual_norm=float(np.linalg.norm(y)), max_abs_G=_max_abs(Qt),
-                              oracle_energy=float(E[b]), best_feasible=_finite(cand.best_obj), candidates=cand.count,
-                              time_s=time.perf_counter() - t_start, oracle_calls=calls))
-            t_done = t
-            bar.update(1)
-            if deadline is not None and time.perf_counter() > deadline:
+        for k in range(cfg.iterations):
+            if k and cfg.time_limit is not None and time.perf_counter() - t0 > cfg.time_limit:
+                status = Termination.time_limit
                 break
-
-        # ---- large-neighbourhood search steered by the mixture marginals
-        if lns_steps and cand.best_x is not None:
-            blocks = _neuron_blocks(prob) if prob is not None else None
-            has_dual = lift.kind != "interval"
-            lam_lns = lns_lambda
-            for s in range(lns_steps):
-                if deadline is not None and time.perf_counter() > deadline:
-                    break
-                inc = cand.best_x
-                score = 0.05 + np.abs(mx - inc)                       # where the mixture disagrees
-                ok = None
-                if blocks is not None:
-                    bw = np.array([score[bl[2]].sum() for bl in blocks])
-                    k = rng.choice(len(blocks), p=bw / bw.sum())
-                    l_b, j_b, wb, driven = blocks[k]
-                    if lns_mode == "target":
-                        if len(wb) > lns_block:     # a random sub-block keeps successive QUBOs different
-                            wb = np.sort(rng.choice(wb, lns_block, replace=False, p=score[wb] / score[wb].sum()))
-                        Qs = target_qubo(prob, inc[:cand.n_w].copy(), l_b, j_b, wb)
-                        S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
-                        calls += 1
-                        X = np.repeat(inc[None, :cand.n_w], S.num_reads, axis=0)
-                        X[:, wb] = S.samples
-                        cand.offer(X, "lns")
-                        nz = len(wb)
-                    if len(wb) > lns_block and lns_mode == "penalty":
-                        wb = np.sort(rng.choice(wb, lns_block, replace=False, p=score[wb] / score[wb].sum()))
-                    free = np.concatenate([wb, driven])
+            L0, gs, Hs, M = batch_models(net, w, batches, A=A, sharpness=cfg.sharpness)
+            M = M + np.diag(np.diag(M))
+            if mu is None:
+                H = sum(Hs)
+                mu = float(cfg.mu0) if cfg.mu0 is not None else float(np.trace(H) / max(np.trace(M), 1e-300))
+                mu_min, mu_max, mu_start = 1e-6 * max(mu, 1e-12), 1e6 * max(mu, 1e-12), mu
+            bi = blist[order[b_pos % len(blist)]]
+            b_pos += 1
+            m = len(bi)
+            pos = np.full(n_b, -1)
+            pos[bi] = np.arange(m)
+            bp = [(pos[i], pos[j]) for i, j in pairs if pos[i] >= 0 and pos[j] >= 0]
+            Mb = M[np.ix_(bi, bi)]
+            Qs, offs = [], []
+            for s in range(S):
+                gb, Hb = gs[s][bi], Hs[s][np.ix_(bi, bi)]
+                excl = (bp, 10.0 * (np.abs(Hb).sum() + np.abs(gb).sum() + 1e-12)) if bp else None
+                qs = model_qubo(p[s] * L0, gb, Hb + 2.0 * mu * p[s] * Mb, w[bi], 0.0, excl)
+                Qs.append(np.asarray(qs.Q))
+                offs.append(qs.offset)
+            scale = max(max(float(np.abs(q).max()) for q in Qs), 1e-12)
+            # CGAL over the lifted consensus problem
+            y = np.zeros((S, m))
+            sval = np.zeros((S, m))         # mixture row values
+            Ez = np.zeros((S + 1) * m)
+            cand = []
+            for t in range(1, cfg.cgal_steps + 1):
+                beta = cfg.beta0 * np.sqrt(t + 1)
+                qubo = consensus_qubo(Qs, offs, y + beta * sval, scale)
+                kw = {"center": np.tile(w[bi], S + 1)} if centered else {}
+                ts = time.perf_counter()
+                ss = orc.sample(qubo, num_reads=cfg.reads, seed=rng, **kw)
+                o_time += time.perf_counter() - ts
+                calls += 1
+                Z = ss.samples
+                R = _rows(Z, S, m)
+                agree = np.all(R.reshape(len(Z), -1) == 0, axis=1)
+                samples_total += len(Z)
+                samples_consensus += int(agree.sum())
+                v = Z[ss.best_index].astype(float)
+                eta = 2.0 / (t + 1)
+                sval = (1 - eta) * sval + eta * R[ss.best_index]
+                Ez = (1 - eta) * Ez + eta * v
+                y_new = y + cfg.beta0 * sval
+                if np.linalg.norm(y_new) <= cfg.dual_cap:
+                    y = y_new
+                Zr = Z.reshape(len(Z), S + 1, m)
+                cand.append((Zr[:, 0, :], "consensus"))
+                cand.append((Zr[:, 1:, :].reshape(-1, m), "batch"))
+            cand.append(((Ez[:m] > 0.5)[None].astype(np.uint8), "rounding"))
+            cand.append(((Ez[m:].reshape(S, m).mean(axis=0) > 0.5)[None].astype(np.uint8), "vote"))
+            blocks_, srcs = [], []
+            for B, name in cand:
+                blocks_.append(B)
+                srcs += [name] * len(B)
+            Bk = np.concatenate(blocks_).astype(np.uint8)
+            Wf = np.repeat(w[None], len(Bk), axis=0)
+            Wf[:, bi] = Bk
+            Wf = bits_from_codes(net, codes_from_bits(net, Wf))
+            Wu, first = np.unique(Wf, axis=0, return_index=True)
+            srcs = np.asarray(srcs)[first]
+            new = np.any(Wu != w[None], axis=1)
+            Wu, srcs = Wu[new], srcs[new]
+            rec = {"it": k, "mu": mu, "oracle_calls": calls, "restarts": restarts,
+                   "consensus_rate": samples_consensus / max(samples_total, 1),
+                   "infeasibility": float(np.sqrt((sval ** 2).sum()))}
+            converged = False
+            if len(Wu) == 0:
+                rec.update(objective=L, candidate=None, accepted=False)
+                converged = mu <= mu_min
+                mu *= 0.25
+            else:
+                vals = f(Wu)
+                evals += len(Wu)
+                b = int(np.argmin(vals))
+                ok = bool(vals[b] < L - 1e-12)
+                rec.update(candidate=float(vals[b]), accepted=ok, source=str(srcs[b]))
+                if ok:
+                    w, L = Wu[b].copy(), float(vals[b])
+                    acc_n += 1
+                    since = 0
+                    from_counts[str(srcs[b])] += 1
+                    mu = max(mu * 0.5, mu_min)
                 else:
-                    nb = min(lns_block, q.n)
-                    free = np.sort(rng.choice(q.n, nb, replace=False, p=score / score.sum()))
-                if blocks is None or lns_mode == "penalty":
-                    parts = restricted_penalty(q, free, inc, slack_bits=lns_slack_bits)
-                    lam = np.full(len(parts.rows), lam_lns)
-                    dual_w = np.where(has_dual, y + beta * np.maximum(z - _proj(z, lift.lo, lift.hi), 0), 0.0)
-                    lam = np.maximum(lam, dual_w[parts.rows])
-                    Qs = parts.qubo(lam, nn_weight=max(lam_lns, float(dual_w[parts.nn_rows].max(initial=0.0))))
-                    S = orc.sample(Qs, num_reads=lns_reads or reads, seed=oseed())
-                    calls += 1
-                    X = parts.expand(S.samples, inc)
-                    # adaptive weight: raise it while the oracle's best sample violates the QCBO as decoded
-                    # (before any completion), relax it slowly otherwise
-                    ok = bool(q.is_feasible(X[[S.best_index]])[0])
-                    lam_lns = lam_lns * 0.8 if ok else lam_lns * 2.0
-                    lam_lns = float(np.clip(lam_lns, lns_lambda, 1e4 * lns_lambda))
-                    cand.offer(X, "lns")
-                    nz = parts.nz
-                trace.append(dict(iteration=t_done + s + 1, phase="lns", relaxation=f * lift.obj_scale,
-                                  infeasibility=float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi))),
-                                  dual_norm=float(np.linalg.norm(y)), max_abs_G=_max_abs(Qs),
-                                  oracle_energy=float(S.best_energy), best_feasible=_finite(cand.best_obj),
-                                  candidates=cand.count, time_s=time.perf_counter() - t_start, oracle_calls=calls,
-                                  qubo_size=int(nz), lns_lambda=lam_lns, sample_feasible=ok))
-                bar.update(1)
+                    since += 1
+                    mu *= 4.0
+                    converged = mu > mu_max
+                rec["objective"] = L
+            rec["evaluations"] = evals
+            rec["time_s"] = time.perf_counter() - t0
+            trace.append(rec)
+            bar.update(1)
+            bar.set_postfix(obj=f"{L:.4f}", mu=f"{mu:.2g}")
+            if cfg.restart and (converged or since >= cfg.patience):
+                gained = L < L_restart - gain_tol
+                dry = 0 if gained else dry + 1
+                L_restart = L
+                if cfg.stop_after is not None and dry >= cfg.stop_after:
+                    status = Termination.converged
+                    break
+                since, restarts, b_pos = 0, restarts + 1, 0
+                mu = mu_start
+                order = rng.permutation(len(blist))
+                continue
+            if converged:
+                status = Termination.converged
+                break
+            if since >= cfg.patience:
+                status = Termination.stalled
+                break
     except KeyboardInterrupt:
-        termination = Termination.interrupted
+        status = Termination.interrupted
     finally:
         bar.close()
-    if deadline is not None and time.perf_counter() > deadline:
-        termination = Termination.time_limit
-
-    # ---- single-flip local search on the weight bits (completion keeps it feasible)
-    if cfg.local_search and cand.best_x is not None and termination != Termination.interrupted:
-        n_w = cand.n_w
-        for _ in range(50):
-            if deadline is not None and time.perf_counter() > deadline:
-                break
-            before = cand.best_obj
-            base = cand.best_x[:n_w]
-            X = np.repeat(base[None], n_w, axis=0)
-            X[np.arange(n_w), np.arange(n_w)] ^= 1
-            cand.offer(X, "local_search")
-            if cand.best_obj >= before - 1e-12:
-                break
-        trace.append(dict(iteration=len(trace) + 1, phase="local_search", best_feasible=_finite(cand.best_obj),
-                          candidates=cand.count, time_s=time.perf_counter() - t_start, oracle_calls=calls))
-
-    lb = None
-    if cfg.bound and termination != Termination.interrupted:
-        # Lagrangian dual value: every lifted row is >= 0 with target 0 (exact lift) or two-sided, so
-        # for y >= 0 on the target-zero rows L(x, y) <= f(x) on feasible x.
-        yb = np.where(lift.is_target_zero, np.maximum(y, 0), 0.0)
-        if np.all(lift.is_target_zero):
-            Sb = orc.sample(lift.lagrangian_qubo(yb), num_reads=1)
-            calls += 1
-            lb = float(Sb.best_energy) * lift.obj_scale
-    infeas = float(np.linalg.norm(z - _proj(z, lift.lo, lift.hi)))
-    if cand.best_x is None:
-        termination = Termination.infeasible
-    elif lb is not None and cand.best_obj <= lb + 1e-9 * max(1.0, abs(lb)):
-        termination = Termination.optimal
-    return finish("qcgd", problem, cand.best_x, termination, bound=lb, config=cfg, trace=trace,
-                  wall_time_s=time.perf_counter() - t_start, oracle=orc.name, oracle_calls=calls,
-                  info={"best_from": cand.best_from, "candidates": cand.count, "iterations": t_done,
-                        "infeasibility": infeas, "sources": cand.sources})
+    x = prob.complete(w[None])[0]
+    return finish("qcgd", prob, x, status, config=cfg, trace=trace, wall_time_s=time.perf_counter() - t0,
+                  oracle_time_s=o_time, oracle=orc.name, oracle_calls=calls,
+                  info={"minimized": L, "objective_kind": cfg.objective, "sharpness": cfg.sharpness,
+                        "iterations": len(trace), "accepted": acc_n, "accepted_from": from_counts,
+                        "evaluations": evals, "restarts": restarts, "batches": S,
+                        "consensus_rate": samples_consensus / max(samples_total, 1),
+                        "oracle_config": oracle_name(cfg.oracle)})
