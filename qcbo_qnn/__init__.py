@@ -17,6 +17,7 @@ from qcbo_model.spec import NetworkSpec
 from solvers import SolveResult, Termination, get_oracle, solve
 
 from .estimator import QNNClassifier
+from .sampler import CIMSampler
 
 __all__ = ["QNNClassifier", "load_dataset", "NetworkSpec", "build_problem", "solve", "get_oracle", "SolveResult",
-           "Termination", "QuantizedNetwork", "__version__"]
+           "Termination", "QuantizedNetwork", "CIMSampler", "__version__"]
