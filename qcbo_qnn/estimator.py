@@ -62,6 +62,10 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         Options of the solver's config (``solvers.method_config(solver)`` lists them and their defaults).
     oracle : str or None, default None
         Ising oracle of solvers that use one (None: the solver's default, ``sa`` for the descent).
+    certify : float or None, default 0.5
+        After solving, run the decomposed lower bound (``solvers.exact.decomposed``) for this fraction
+        of the solve's wall time (at least 1 s): ``report_`` then carries a certified ``lower_bound``
+        and the ``gap`` of the returned point.  Exact solvers keep their own bound.  None: no bound.
     random_state : int or None, default 0
         Seed of the FIP constants and the solver; None draws a fresh seed (stored in ``seed_``).
     progress : bool, default False
@@ -77,7 +81,7 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, hidden=(4,), activation="tanh", loss="logistic", bits=None, intervals=None,
                  breakpoints="uniform", form="interval", input_bits=None, bias=True, solver="ising-descent",
-                 solver_options=None, oracle=None, random_state=0, progress=False):
+                 solver_options=None, oracle=None, certify=0.5, random_state=0, progress=False):
         self.hidden = hidden
         self.activation = activation
         self.loss = loss
@@ -90,6 +94,7 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.solver_options = solver_options
         self.oracle = oracle
+        self.certify = certify
         self.random_state = random_state
         self.progress = progress
 
@@ -126,7 +131,14 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
                            breakpoints=self.breakpoints, input_bits=self.input_bits, bias=self.bias, seed=seed)
 
     def _solver_config(self, seed: int):
+        from collections.abc import Mapping
+
         from solvers import method_config
+        if self.solver_options is not None and not isinstance(self.solver_options, Mapping):
+            raise InputDataError(f"solver_options must be a mapping of option names to values or None, got "
+                                 f"{self.solver_options!r}")
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise InputDataError(f"progress must be True or False, got {self.progress!r}")
         opts = dict(self.solver_options or {})
         fields = {n for n, _, _ in method_config(self.solver).options()}
         if "seed" in fields:
@@ -140,8 +152,8 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Build the FIP-QCBO on (X, y), solve it, decode the weights.  Returns self."""
         t0 = time.perf_counter()
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
+        X, y = _typed(validate_data, self, X, y, dtype=np.float64)
+        _typed(check_classification_targets, y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise InputDataError(f"QNNClassifier needs samples of at least 2 classes; got 1 class "
@@ -156,6 +168,7 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         if self.result_.x is None:
             raise QCBOError(f"solver {self.solver!r} returned no point (termination {self.result_.termination})")
         self.network_ = QuantizedNetwork.from_problem(self.problem_, self.result_.x)
+        self.certificate_ = self._certify()
         self.report_ = self._train_report(t_build, time.perf_counter() - t0)
         return self
 
@@ -163,7 +176,7 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Output pre-activations: (N,) for two classes (> 0 means ``classes_[1]``), (N, C) otherwise."""
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = _typed(validate_data, self, X, reset=False, dtype=np.float64)
         z = self.network_.decision_function(X)
         return z[:, 0] if z.shape[1] == 1 else z
 
@@ -174,12 +187,24 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(z, axis=1)]
 
     # ------------------------------------------------------------------------------------------
+    def _certify(self) -> dict:
+        from solvers.exact.decomposed import certify
+        c = self.certify
+        if c is not None and (isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, float, np.number))
+                              or not c > 0):
+            raise InputDataError(f"certify must be a positive fraction of the solve time or None, got {c!r}")
+        return certify(self.problem_, self.result_, None if c is None else float(c), seed=self.seed_)
+
     def _train_report(self, t_build: float, t_total: float) -> dict:
         prob, res = self.problem_, self.result_
         spec = prob.spec
         return {"n_train": int(prob.net.N), "labels": self.classes_.tolist(), "solver": res.method,
                 "termination": str(res.termination), "solution_status": str(res.solution_status),
-                "objective": res.objective, "bound": res.bound, "gap": res.gap, "feasible": res.feasible,
+                "objective": res.objective, "feasible": res.feasible,
+                "lower_bound": self.certificate_["lower_bound"],
+                "lower_bound_certified": self.certificate_["lower_bound_certified"],
+                "gap": self.certificate_["gap"], "bound_time_s": self.certificate_["bound_time_s"],
+                "bound": {k: v for k, v in self.certificate_.items() if k not in ("lower_bound", "gap")},
                 "oracle": res.oracle, "oracle_calls": res.oracle_calls, "oracle_time_s": res.oracle_time_s,
                 "train_accuracy": float(self.network_.accuracy(prob.net.X, prob.net.Y)),
                 "train_accuracy_fip": float(self.network_.accuracy(prob.net.X, prob.net.Y, exact=False)),
@@ -196,7 +221,7 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         rep = dict(self.report_)
         if X_test is not None:
-            X_test = validate_data(self, X_test, reset=False, dtype=np.float64)
+            X_test = _typed(validate_data, self, X_test, reset=False, dtype=np.float64)
             y_test = np.asarray(y_test)
             rep["n_test"] = int(len(X_test))
             rep["test_accuracy"] = float(np.mean(self.predict(X_test) == y_test))
@@ -227,6 +252,9 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(est, dict) or "params" not in est or "classes" not in est:
             raise ModelFileError("the model has no estimator section (it was not written by QNNClassifier.save "
                                  "or qcbo-qnn train); load it with qcbo_model.network.QuantizedNetwork.from_dict")
+        if not isinstance(est["params"], dict) or not isinstance(est["classes"], list) or len(est["classes"]) < 2:
+            raise ModelFileError("the model's estimator section is malformed: params must be an object and "
+                                 "classes a list of 2 or more labels")
         params = dict(est["params"])
         for k in ("hidden", "bits", "intervals"):
             if isinstance(params.get(k), list):
@@ -236,7 +264,10 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         except TypeError as e:
             raise ModelFileError(f"estimator parameters in the model are not QNNClassifier's: {e}") from None
         self.classes_ = np.asarray(est["classes"])
-        self.n_features_in_ = int(est.get("n_features_in", net.spec.input_dim))
+        nf = est.get("n_features_in", net.spec.input_dim)
+        if isinstance(nf, bool) or not isinstance(nf, int):
+            raise ModelFileError(f"the model's n_features_in must be an integer, got {nf!r}")
+        self.n_features_in_ = nf
         if self.n_features_in_ != net.spec.input_dim:
             raise ModelFileError(f"n_features_in {self.n_features_in_} differs from the network's input_dim "
                                  f"{net.spec.input_dim}")
@@ -252,11 +283,26 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path) -> "QNNClassifier":
         """A fitted classifier from a file written by ``save`` (or by ``qcbo-qnn train --model``)."""
         p = Path(path)
+        if p.is_dir():
+            raise ModelFileError(f"model file {str(p)!r} is a folder; pass the JSON file QNNClassifier.save wrote")
         if not p.is_file():
             raise ModelFileError(f"model file {str(p)!r} does not exist; write one with QNNClassifier.save "
                                  "or `qcbo-qnn train --model FILE`")
         try:
-            d = json.loads(p.read_text())
+            d = json.loads(p.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelFileError(f"model file {str(p)!r} is not valid JSON: {e}") from None
+        except RecursionError:
+            raise ModelFileError(f"model file {str(p)!r} is nested too deeply to be a qcbo-qnn model") from None
         return cls.from_dict(d)
+
+
+def _typed(fn, *a, **kw):
+    """scikit-learn's input validation with its ValueErrors typed as InputDataError (still ValueErrors,
+    so scikit-learn's own estimator checks see what they expect)."""
+    try:
+        return fn(*a, **kw)
+    except QCBOError:
+        raise
+    except ValueError as e:
+        raise InputDataError(str(e)) from e

@@ -10,7 +10,8 @@ from qcbo_qnn import QNNClassifier
 # A small fast configuration for the ~55 checks.  2-bit hidden weights: with binary hidden weights a
 # 2-feature problem (sklearn's blobs) can only use the directions +-x1 +-x2, and seed 0 of the binary
 # check stops at exactly the 0.83 training accuracy the check requires to be exceeded.
-FAST = dict(bits=(2, 2), solver_options={"iterations": 30, "reads": 6, "oracle_options": {"num_sweeps": 100}})
+FAST = dict(bits=(2, 2), certify=None,
+            solver_options={"iterations": 30, "reads": 6, "oracle_options": {"num_sweeps": 100}})
 
 # Checks that cannot apply here skip themselves with their reason (pytest -ra lists them):
 #   check_array_api_input               -- needs SCIPY_ARRAY_API=1; the QCBO is built with numpy/scipy.sparse
@@ -46,6 +47,8 @@ def test_fit_score_save_load_identical(fashion32, tmp_path):
     assert clf.problem_.qcbo.n == 978 and clf.result_.feasible
     rep = clf.report(ds.X_test, ds.y_test)
     assert rep["test_accuracy"] == acc and rep["termination"] in ("converged", "iteration_limit")
+    assert rep["lower_bound_certified"] and rep["lower_bound"] <= rep["objective"]
+    assert rep["gap"] == pytest.approx((rep["objective"] - rep["lower_bound"]) / rep["objective"])
     json.dumps(rep, default=str)
 
 
