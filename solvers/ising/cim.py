@@ -198,12 +198,14 @@ class CIMOracle(Oracle):
                  return_trajectory: bool = False, dtype=np.float32,
                  init_amplitude: float = 1e-3, dense_threshold: float = 0.1,
                  x_max: float = 3.0, blas_threads: Optional[int] = 1,
-                 split_mode: Optional[bool] = None, backend: str = "auto"):
+                 split_mode: Optional[bool] = None, backend: str = "auto", kernel: str = "auto"):
         if scheme not in ("cac", "ahc"):
             raise OracleError(f"scheme must be 'cac' or 'ahc', got {scheme!r}")
         if stop_when not in STOP_MODES:
             raise OracleError(f"stop_when must be one of {STOP_MODES}, got {stop_when!r}")
         resolve_precision(precision_bits)
+        if kernel not in ("auto", "step", "fused"):
+            raise OracleError(f"kernel must be 'auto', 'step' or 'fused', got {kernel!r}")
         if backend not in BACKENDS:
             raise OracleError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if dt is not None and not dt > 0:
@@ -222,7 +224,7 @@ class CIMOracle(Oracle):
                            stop_when=stop_when, return_trajectory=return_trajectory,
                            dtype=np.dtype(dtype), init_amplitude=init_amplitude,
                            dense_threshold=dense_threshold, x_max=x_max,
-                           blas_threads=blas_threads, split_mode=split_mode, backend=backend)
+                           blas_threads=blas_threads, split_mode=split_mode, backend=backend, kernel=kernel)
 
     def __repr__(self):
         return f"CIMOracle({', '.join(f'{k}={v!r}' for k, v in self.params.items() if v is not None)})"
@@ -357,6 +359,8 @@ BACKEND_ENV = "QCBO_CIM_BACKEND"
 # 'auto' moves a run to the GPU only where it pays: below this many replica-spins per step the kernel
 # launches (~10 per step) cost more than the arithmetic
 GPU_MIN_WORK = 1 << 16
+# numba, dense, m <= this: the fused multi-step kernel (BLAS product called from numba, no Python per step)
+FUSED_MAX_M = 128
 
 
 def _numba_ok() -> bool:
@@ -476,12 +480,74 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
     s_new = np.empty((R, m), dtype=dtype)
     k = R
     replica_steps = 0
+
+    def _targets(step):
+        """Exact check of new candidates; freeze them with stop_when='each'.  True: stop the run."""
+        nonlocal k
+        cand = np.flatnonzero(best_H[:k] <= target_int)
+        newly = []
+        for r in cand:
+            i = rid[r]
+            if reached[i] or not best_H[r] < checked[i]:
+                continue
+            checked[i] = best_H[r]
+            if _exact_reached(run["ising"], best_s[r], n, run["has_field"], target):
+                reached[i] = True
+                reached_step[i] = step
+                newly.append(r)
+        if (stop_when == "any" and reached.any()) or (stop_when in ("all", "each") and reached.all()):
+            return True
+        if stop_when == "each" and newly:
+            # freeze the replicas that reached the target: store their best, drop their rows
+            out_s[rid[newly]] = best_s[newly]
+            keep = np.setdiff1d(np.arange(k), newly)
+            nk = len(keep)
+            for A in (x, e, s, F, best_s, best_H, H, last_imp, xi, a, rid):
+                A[:nk] = A[keep]
+            k = nk
+        return False
+
+    fused = use_nb and not sparse and m <= FUSED_MAX_M and P["kernel"] == "auto" or P["kernel"] == "fused"
+    if fused and (sparse or not use_nb):
+        raise OracleError("kernel='fused' needs backend='numba' and a dense problem")
     t_start = time.perf_counter()
     time_limit = P["time_limit"]
     stop_reason = "num_steps"
     step = 0
     with _blas_threads(P["blas_threads"]):
-        for step in range(num_steps_of(run)):
+        total = num_steps_of(run)
+        if fused:
+            # small dense problems: many steps per kernel call (no Python between steps); the kernel
+            # returns early when a replica becomes a target candidate, so the exact check runs here
+            chunk = int(max(1, min(4096, 2e6 // max(1, R * m * m))))
+            empty3 = np.empty((0, 0, m), dtype=dtype)
+            no_traj = np.empty((0, 0))
+            tgt = target_int if target_int is not None else -np.inf
+            done = 0
+            while done < total:
+                nst = min(chunk, total - done)
+                noise = rng.standard_normal((nst, k, m), dtype=dtype) if noise_amp is not None else empty3
+                tb = np.empty((nst, k)) if traj is not None else no_traj
+                chk = checked[rid[:k]]
+                got = K.run_dense_fused(k, nst, done, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a,
+                                        de_buf, cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta,
+                                        dt, e_min, e_max, x_max, split, u, lam1, c_split, noise, no_noise,
+                                        noise_amp if noise_amp is not None else T(0), imp_tol, refresh, tgt, chk,
+                                        tb)
+                replica_steps += got * k
+                if traj is not None:
+                    for row in tb[:got]:
+                        H_by_id[rid[:k]] = row
+                        traj.append(H_by_id.copy())
+                done += got
+                step = done - 1
+                if target_int is not None and _targets(step):
+                    stop_reason = "target"
+                    break
+                if time_limit is not None and time.perf_counter() - t_start > time_limit:
+                    stop_reason = "time_limit"
+                    break
+        for step in range(total if not fused else 0):
             replica_steps += k
             full = step % refresh == 0
             xk = x[:k]
@@ -572,29 +638,9 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
             if traj is not None:
                 H_by_id[rid[:k]] = H[:k]
                 traj.append(H_by_id.copy())
-            if target_int is not None:
-                cand = np.flatnonzero(best_H[:k] <= target_int)
-                newly = []
-                for r in cand:
-                    i = rid[r]
-                    if reached[i] or not best_H[r] < checked[i]:
-                        continue
-                    checked[i] = best_H[r]
-                    if _exact_reached(run["ising"], best_s[r], n, run["has_field"], target):
-                        reached[i] = True
-                        reached_step[i] = step
-                        newly.append(r)
-                if (stop_when == "any" and reached.any()) or (stop_when in ("all", "each") and reached.all()):
-                    stop_reason = "target"
-                    break
-                if stop_when == "each" and newly:
-                    # freeze the replicas that reached the target: store their best, drop their rows
-                    out_s[rid[newly]] = best_s[newly]
-                    keep = np.setdiff1d(np.arange(k), newly)
-                    nk = len(keep)
-                    for A in (x, e, s, F, best_s, best_H, H, last_imp, xi, a, rid):
-                        A[:nk] = A[keep]
-                    k = nk
+            if target_int is not None and _targets(step):
+                stop_reason = "target"
+                break
             if time_limit is not None and (step & 15) == 15 and time.perf_counter() - t_start > time_limit:
                 stop_reason = "time_limit"
                 break

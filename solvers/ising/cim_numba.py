@@ -27,7 +27,7 @@ except ImportError:                     # pragma: no cover - exercised where num
             return f
         return wrap(args[0]) if args and callable(args[0]) else wrap
 
-__all__ = ["AVAILABLE", "update_dense", "update_sparse"]
+__all__ = ["AVAILABLE", "update_dense", "update_sparse", "run_dense_fused"]
 
 
 @njit(cache=True, nogil=True, fastmath=False)
@@ -142,3 +142,55 @@ def update_sparse(k, x, e, s, F, mvm, indptr, indices, data, H, best_H, best_s, 
         _row_update(r, m, x, e, s, F, mvm, H, best_H, best_s, last_imp, xi, a, de_buf, step, cac,
                     alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
                     split, u, lam1, c_split, noise, noise_amp, imp_tol)
+
+
+@njit(cache=True, nogil=True, fastmath=False)
+def run_dense_fused(k, nsteps, step0, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a, de_buf, cac,
+                    alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
+                    split, u, lam1, c_split, noise, empty2d, noise_amp, imp_tol, refresh, target_int, checked,
+                    traj):
+    """Up to ``nsteps`` steps of the first ``k`` rows without leaving the kernel, the product
+    ``x @ W`` included.  For small dense problems, where a step's Python overhead costs more than its arithmetic.  The product is ``np.dot`` (BLAS through
+    scipy, float32); it may round differently from numpy's matmul, so this path is equivalent to the
+    numpy one, not guaranteed bitwise equal (``kernel='step'`` is).  Returns the steps done: it stops after
+    the step in which a replica's best energy first passes ``target_int`` (below ``checked[r]``),
+    so that the driver can check the candidate exactly.  ``noise``: (nsteps, k, m) or empty;
+    ``traj``: (nsteps, k) energies or empty."""
+    m = x.shape[1]
+    one = dt / dt
+    zero = dt - dt
+    has_noise = noise.shape[0] > 0
+    for t in range(nsteps):
+        step = step0 + t
+        full = step % refresh == 0
+        hit = False
+        mvm[:k] = np.dot(x[:k], W)          # BLAS (scipy's), no Python between steps
+        for r in range(k):
+            if full:
+                for c in range(m):
+                    F[r, c] = 0.0
+                for j in range(m):
+                    sj = one if math.copysign(1.0, x[r, j]) > 0 else -one
+                    s[r, j] = sj
+                    d = np.float64(sj)
+                    for c in range(m):
+                        F[r, c] += d * np.float64(W[j, c])
+            else:
+                for j in range(m):
+                    sn = one if math.copysign(1.0, x[r, j]) > 0 else -one
+                    if sn != s[r, j]:
+                        d = np.float64(sn - s[r, j])
+                        s[r, j] = sn
+                        for c in range(m):
+                            F[r, c] += d * np.float64(W[j, c])
+            nz = noise[t] if has_noise else empty2d
+            _row_update(r, m, x, e, s, F, mvm, H, best_H, best_s, last_imp, xi, a, de_buf, step, cac,
+                        alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
+                        split, u, lam1, c_split, nz, noise_amp, imp_tol)
+            if traj.shape[0] > 0:
+                traj[t, r] = H[r]
+            if best_H[r] <= target_int and best_H[r] < checked[r]:
+                hit = True
+        if hit:
+            return t + 1
+    return nsteps
