@@ -1078,7 +1078,9 @@ def sigint_train(tmp: Path, delay=3.0, extra=()):
             "--plots", str(tmp / "plots"), *extra]
     p = _start(argv, REPO)
     _wait_for(p, r"qcbo-qnn train:", 60)
-    time.sleep(delay)
+    # the solve has started once train says so (newer versions); otherwise wait for data and build
+    seen = _wait_for(p, r"solving", 15.0)
+    time.sleep(delay if re.search("solving", seen) else 0.0)
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=60)
@@ -1110,7 +1112,7 @@ def sigint_early(tmp: Path):
 def sigint_solve(tmp: Path):
     p = _start(["solve", "--solver", "ising-descent", "--n-train", "2000", "--descent-iterations", "100000",
                 "--descent-stop-after", "1000", "--descent-patience", "1000", "--report", str(tmp / "r.json")], REPO)
-    time.sleep(12)
+    time.sleep(20)
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=60)

@@ -38,6 +38,7 @@ class DataError(QCBOError):
 
 IDX_DATASETS = ("fashion-mnist", "mnist")
 DATASETS = IDX_DATASETS + ("digits",)
+IMAGE_SIDE = {"fashion-mnist": 28, "mnist": 28, "digits": 8}
 SPLITS = ("train", "test")
 ENV_VAR = "QCBO_DATA_DIR"
 

@@ -6,8 +6,22 @@ breakpoints t and the activation levels in v-units.  Prediction uses the package
 (``qcbo_model.forward.exact_pass``) and one FIP pass (``fip_pass``), so a saved model predicts
 exactly what the trained problem predicted.
 
-File format ``qcbo-qnn-model/1`` (JSON): ``{"format", "spec", "layers": [{"l", "alpha", "gamma", "c",
-"K", "has_bias", "t", "v_levels", "codes"}], "form", "weight_bits"}`` plus free metadata keys.
+File format ``qcbo-qnn-model/1`` (JSON), the schema ``from_dict`` checks in full (``SCHEMA``)::
+
+    format       "qcbo-qnn-model/1" (the version: another one is refused with a message)
+    spec         NetworkSpec keyword arguments (input_dim, hidden, output_dim, activation, loss, bits,
+                 intervals, bias, bias_scale, breakpoints, input_bits, level_step, output_spline, seed)
+    layers       one object per layer l = 1..L, with
+                   codes     (d_l, d_{l-1} + bias) integer weight codes of the layer's code
+                   alpha, gamma > 0, c   finite numbers (z = alpha * gamma * u; bias input c)
+                   K         = spec.intervals[l-1];  t (d_l, K+1) non-decreasing finite breakpoints;
+                   v_levels  (d_l, K) finite levels;  has_bias  = spec.bias[l-1]
+    form         "interval" | "exact"
+    weight_bits  "" or the 0/1 string of every weight bit; it must encode ``codes``
+    dataset, classes, pool   (written by qcbo-qnn train) a known dataset, 2+ distinct classes in 0..9
+                 matching output_dim, a pool that gives input_dim features
+    estimator    (QNNClassifier.save) the estimator's parameters, classes, n_features_in, seed
+    anything else: free metadata, kept
 """
 from __future__ import annotations
 
@@ -21,6 +35,7 @@ from .forward import codes_from_bits, exact_pass, fip_pass, predict_labels
 from .spec import NetworkSpec
 
 FORMAT = "qcbo-qnn-model/1"
+SCHEMA = __doc__.split("File format", 1)[1]
 
 __all__ = ["FORMAT", "ModelFileError", "NetLayer", "QuantizedNetwork"]
 
@@ -124,47 +139,138 @@ class QuantizedNetwork:
 
     @classmethod
     def from_dict(cls, d) -> "QuantizedNetwork":
-        """Rebuild from ``to_dict`` output, checking the format, the layer shapes against the spec, the
-        codes against the weight code's range and that every scale is finite."""
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            fmt = d.get("format") if isinstance(d, dict) else type(d).__name__
+        """Rebuild from ``to_dict`` output, checking everything ``SCHEMA`` states: the format and its
+        version, the spec, the layer count and every shape against the spec, the codes against the
+        weight code's range, finite scales and levels, sorted breakpoints, the weight bits against the
+        codes and the metadata written by ``qcbo-qnn train`` (classes, dataset, pool).  Anything else
+        raises :class:`ModelFileError` saying which field is wrong."""
+        if not isinstance(d, dict):
+            raise ModelFileError(f"not a qcbo-qnn model: the file holds a JSON {type(d).__name__}, expected an "
+                                 f"object with \"format\": {FORMAT!r}")
+        fmt = d.get("format")
+        if isinstance(fmt, str) and fmt.startswith("qcbo-qnn-model/") and fmt != FORMAT:
+            raise ModelFileError(f"model format {fmt!r} is not the {FORMAT!r} this qcbo-qnn reads; write it again "
+                                 "with this version (qcbo-qnn train --model FILE) or use the qcbo-qnn that wrote it")
+        if fmt != FORMAT:
             raise ModelFileError(f"not a qcbo-qnn model (format {fmt!r}, expected {FORMAT!r})")
+        for key in ("spec", "layers"):
+            if key not in d:
+                raise ModelFileError(f"model is missing the {key!r} field")
+        if not isinstance(d["spec"], dict):
+            raise ModelFileError(f"model field 'spec' must be an object, got {type(d['spec']).__name__}")
         try:
             spec = NetworkSpec(**dict(d["spec"]))
-            raw = list(d["layers"])
-        except (KeyError, TypeError) as e:
-            raise ModelFileError(f"model is missing or has a malformed field: {e}") from None
+        except TypeError as e:
+            raise ModelFileError(f"model spec has an unknown or missing field: {e}") from None
+        except QCBOError as e:
+            raise ModelFileError(f"model spec is invalid: {e}") from None
+        raw = d["layers"]
+        if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+            raise ModelFileError("model field 'layers' must be a list of layer objects")
         widths = spec.widths
         if len(raw) != spec.n_layers:
             raise ModelFileError(f"model has {len(raw)} layers but its spec describes {spec.n_layers}")
         layers = []
         for i, r in enumerate(raw):
             l = i + 1
-            try:
-                codes = np.asarray(r["codes"], dtype=float)
-                t = np.asarray(r["t"], dtype=float)
-                vl = np.asarray(r["v_levels"], dtype=float)
-                alpha, gamma, c, K = float(r["alpha"]), float(r["gamma"]), float(r["c"]), int(r["K"])
-                has_bias = bool(r["has_bias"])
-            except (KeyError, TypeError, ValueError) as e:
-                raise ModelFileError(f"layer {l}: missing or malformed field {e}") from None
+            missing = [k for k in ("codes", "t", "v_levels", "alpha", "gamma", "c", "K", "has_bias") if k not in r]
+            if missing:
+                raise ModelFileError(f"layer {l}: missing field(s) {missing}")
+            codes = _num_array(r["codes"], f"layer {l}: codes")
+            t = _num_array(r["t"], f"layer {l}: breakpoints t")
+            vl = _num_array(r["v_levels"], f"layer {l}: v_levels")
+            alpha, gamma, c = (_number(r[k], f"layer {l}: {k}") for k in ("alpha", "gamma", "c"))
+            K = r["K"]
+            if isinstance(K, bool) or not isinstance(K, int):
+                raise ModelFileError(f"layer {l}: K must be an integer, got {K!r}")
+            has_bias = r["has_bias"]
+            if not isinstance(has_bias, bool):
+                raise ModelFileError(f"layer {l}: has_bias must be true or false, got {has_bias!r}")
             d_in, d_out = widths[l - 1], widths[l]
             fan_in = d_in + int(has_bias)
-            if has_bias != spec.bias[l - 1] or codes.shape != (d_out, fan_in):
-                raise ModelFileError(f"layer {l}: codes have shape {codes.shape}, the spec needs ({d_out}, "
-                                     f"{d_in + int(spec.bias[l - 1])})")
+            if has_bias != spec.bias[l - 1]:
+                raise ModelFileError(f"layer {l}: has_bias is {has_bias} but the spec says bias={spec.bias[l - 1]}")
+            if codes.shape != (d_out, fan_in):
+                raise ModelFileError(f"layer {l}: codes have shape {codes.shape}, the spec needs ({d_out}, {fan_in})")
             code = spec.codes[l - 1]
-            if not np.all(np.isin(codes, code.values)):
-                raise ModelFileError(f"layer {l}: weight codes outside the {code.label()} code's values "
-                                     f"{code.values.tolist()}")
+            bad = ~code.contains(codes)
+            if bad.any():
+                j, k = np.argwhere(bad)[0]
+                raise ModelFileError(f"layer {l}: weight code {codes[j, k]!r} (row {j}, column {k}) is not a value "
+                                     f"of the {code.label()} code (integers {code.qmin:g}..{code.qmax:g}"
+                                     f"{'' if code.kind == 'ternary' else ', odd'})")
             if not all(np.isfinite(v) for v in (alpha, gamma, c)) or alpha <= 0 or gamma <= 0:
-                raise ModelFileError(f"layer {l}: alpha, gamma and c must be finite (alpha, gamma > 0)")
+                raise ModelFileError(f"layer {l}: alpha, gamma and c must be finite (alpha, gamma > 0), got "
+                                     f"alpha={alpha!r}, gamma={gamma!r}, c={c!r}")
             if K != spec.intervals[l - 1] or t.shape != (d_out, K + 1) or vl.shape != (d_out, K):
-                raise ModelFileError(f"layer {l}: breakpoints {t.shape} / levels {vl.shape} do not match "
-                                     f"K = {spec.intervals[l - 1]}")
+                raise ModelFileError(f"layer {l}: K = {K}, breakpoints {t.shape} and levels {vl.shape} do not match "
+                                     f"the spec's K = {spec.intervals[l - 1]} for {d_out} neurons")
             if not (np.all(np.isfinite(t)) and np.all(np.isfinite(vl))):
                 raise ModelFileError(f"layer {l}: breakpoints and levels must be finite")
+            if np.any(np.diff(t, axis=1) < 0):
+                raise ModelFileError(f"layer {l}: breakpoints t must be non-decreasing along each row")
             layers.append(NetLayer(l=l, d_in=d_in, d_out=d_out, has_bias=has_bias, c=c, alpha=alpha, gamma=gamma,
                                    K=K, t=t, v_levels=vl, codes=codes.astype(np.int64), is_output=l == spec.n_layers))
+        form = d.get("form", "interval")
+        if form not in ("interval", "exact"):
+            raise ModelFileError(f"model field 'form' must be 'interval' or 'exact', got {form!r}")
+        wb = d.get("weight_bits", "")
+        if not isinstance(wb, str) or (wb and set(wb) - {"0", "1"}):
+            raise ModelFileError("model field 'weight_bits' must be a string of 0s and 1s")
+        if wb:
+            expect = "".join("".join(map(str, spec.codes[ly.l - 1].encode(ly.codes).ravel())) for ly in layers)
+            if len(wb) != len(expect):
+                raise ModelFileError(f"weight_bits has {len(wb)} bits, the spec has {len(expect)} weight bits")
+            if wb != expect:
+                raise ModelFileError("weight_bits do not encode the stored codes (the file was edited or is corrupt)")
         meta = {k: v for k, v in d.items() if k not in ("format", "spec", "layers", "form", "weight_bits")}
-        return cls(spec, layers, d.get("form", "interval"), d.get("weight_bits", ""), meta)
+        check_meta(meta, spec)
+        return cls(spec, layers, form, wb, meta)
+
+
+def _number(v, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ModelFileError(f"{what} must be a number, got {v!r}")
+    return float(v)
+
+
+def _num_array(v, what: str) -> np.ndarray:
+    try:
+        a = np.asarray(v)
+    except ValueError:
+        a = None
+    if a is None or a.dtype == object or a.dtype.kind not in "iuf":
+        raise ModelFileError(f"{what} must be a rectangular array of numbers")
+    return a.astype(float)
+
+
+def check_meta(meta: dict, spec: NetworkSpec) -> None:
+    """The metadata ``qcbo-qnn train`` writes (``dataset``, ``classes``, ``pool``), where present, must
+    agree with each other and with the network: known dataset, 2+ distinct classes in 0..9 (two for one
+    output, one per output otherwise), a pool that divides the image side into ``input_dim`` features."""
+    from .data import DATASETS, IMAGE_SIDE
+    name = meta.get("dataset")
+    if name is not None and name not in DATASETS:
+        raise ModelFileError(f"model metadata: unknown dataset {name!r}; expected one of {DATASETS}")
+    classes = meta.get("classes")
+    if classes is not None:
+        if (not isinstance(classes, list) or len(classes) < 2
+                or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 9 for c in classes)
+                or len(set(classes)) != len(classes)):
+            raise ModelFileError(f"model metadata: classes must be a list of 2 or more distinct integers in 0..9, "
+                                 f"got {classes!r}")
+        n_out = 1 if len(classes) == 2 else len(classes)
+        if n_out != spec.output_dim:
+            raise ModelFileError(f"model metadata: {len(classes)} classes need {n_out} output(s), the network has "
+                                 f"{spec.output_dim}")
+    pool = meta.get("pool")
+    if pool is not None:
+        if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+            raise ModelFileError(f"model metadata: pool must be a positive integer, got {pool!r}")
+        side = IMAGE_SIDE.get(name or "fashion-mnist")
+        if side % pool:
+            raise ModelFileError(f"model metadata: pool {pool} does not divide the {side}x{side} images of "
+                                 f"{name or 'fashion-mnist'}")
+        if (side // pool) ** 2 != spec.input_dim:
+            raise ModelFileError(f"model metadata: pool {pool} gives {(side // pool) ** 2} features but the network "
+                                 f"takes {spec.input_dim}")

@@ -59,7 +59,12 @@ class FIPProblem:
         return float(np.mean(pred == y))
 
     def pyomo_model(self):
+        from .memory import check_memory
         from .pyomo_model import build_pyomo
+        q = self.qcbo
+        check_memory(PYOMO_BYTES_PER_NNZ * (q.A.nnz + len(q.quad_vals) + q.n),
+                     f"the explicit Pyomo model of {q.n} binaries and {q.m} constraints",
+                     "use a smaller model (--hidden, --intervals, --n-train) or skip it (build --no-lp)")
         t0 = time.perf_counter()
         m = build_pyomo(self.net, self.form)
         self.timings["pyomo_build_s"] = time.perf_counter() - t0
@@ -98,7 +103,7 @@ def check_build_memory(spec: NetworkSpec, N: int, form: str = "interval", pyomo:
     widths = " -> ".join(map(str, spec.widths))
     check_memory(nbytes, f"the {form}-form FIP-QCBO of a {widths} network on {N} samples"
                  + (" with its Pyomo model" if pyomo else ""),
-                 "reduce --hidden, --intervals, --bits or --n-train (hidden, intervals, bits or the samples)")
+                 "reduce --hidden, --intervals, --bits or --n-train")
 
 
 def build_problem(X, y, spec: NetworkSpec, form: str = "interval") -> FIPProblem:

@@ -57,7 +57,9 @@ def test_cli_unreached_target_is_valid_json(tmp_path):
 def test_cli_bad_input_exit_2(capsys, tmp_path):
     assert main(["ising", "--instance", "/nonexistent.npy", "--oracle", "sa"]) == 2
     assert "not found" in capsys.readouterr().err
-    assert main(["ising", "--instance", f"{BENCH}/sk/SK1_N=20_0.npy", "--oracle", "cim", "--steps", "0"]) == 2
+    with pytest.raises(SystemExit) as e:        # refused by the parser: 0 steps is not "the default"
+        main(["ising", "--instance", f"{BENCH}/sk/SK1_N=20_0.npy", "--oracle", "cim", "--steps", "0"])
+    assert e.value.code == 2 and "--steps" in capsys.readouterr().err
     assert main(["ising", "--instance", f"{BENCH}/sk/SK1_N=20_0.npy", "--oracle", "random", "--steps", "5"]) == 2
     with pytest.raises(SystemExit):
         main(["ising", "--instance", f"{BENCH}/sk/SK1_N=20_0.npy", "--seed", "-1"])

@@ -180,8 +180,11 @@ def measured_deviation(net: FIPNetwork, codes) -> tuple[np.ndarray, np.ndarray]:
 def random_weight_bits(net: FIPNetwork, n_cases: int, seed=0) -> np.ndarray:
     """(n_cases, n_weight_bits) uint8: uniform bits, plus biased draws (P(1) from 0.05 to 0.95) so
     that extreme codes (all +qmax, all -qmax, mostly zero) are visited too."""
-    rng = np.random.default_rng(seed)
+    from qcbo_model.memory import check_memory
     n_w = net.spec.n_weight_bits()
+    check_memory(float(n_cases) * n_w * 10, f"{n_cases} random assignments of {n_w} weight bits",
+                 "use fewer --cases")
+    rng = np.random.default_rng(seed)
     p = np.full(n_cases, 0.5)
     p[n_cases // 2:] = rng.uniform(0.05, 0.95, size=n_cases - n_cases // 2)
     return (rng.random((n_cases, n_w)) < p[:, None]).astype(np.uint8)

@@ -172,6 +172,13 @@ def run_checks(prob, n_cases: int = 1000, seed: int = 0, time_limit: float = 30.
     ``X, y`` default to the problem's training data (``prob.net.X/Y``); check (f) rebuilds both forms.
     A check that crashes is reported as failed with the exception, never skipped silently.
     """
+    from qcbo_model.memory import check_memory
+    if isinstance(n_cases, bool) or not isinstance(n_cases, (int, np.integer)) or n_cases < 1:
+        raise ValueError(f"n_cases must be an integer >= 1, got {n_cases!r}")
+    # random assignments, their completions and constraint values (float64), a few copies at once
+    check_memory(float(n_cases) * (prob.qcbo.n + prob.qcbo.m) * 8 * 4,
+                 f"verifying with {n_cases} random assignments of {prob.qcbo.n} binaries",
+                 "use fewer --cases")
     rng = np.random.default_rng(seed)
     X = prob.net.X if X is None else X
     y = prob.net.Y if y is None else y

@@ -34,12 +34,18 @@ def run_baselines(args, ds=None, methods=None, progress: bool = False) -> dict:
     from solvers.exact.exhaustive import ExhaustiveError
     prob, ds = problem_from_args(args, ds)
     methods = methods or [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods:
+        raise CLIError(f"--methods {args.methods!r} names no method; choose from logreg, "
+                       f"{', '.join(available_methods())}")
+    dup = sorted({m for m in methods if methods.count(m) > 1})
+    if dup:
+        raise CLIError(f"--methods lists {dup} more than once")
     bad = [m for m in methods if m != "logreg" and m not in available_methods()]
     if bad:
         raise CLIError(f"unknown method(s) {bad}; choose from logreg, {', '.join(available_methods())}")
     sa = method_config("sa-weights", method_options_from_args(args, "sa-weights", strict=False))
     budget = sa.sweeps * sa.reads * prob.n_weight_bits
-    rows = {}
+    rows, interrupted = {}, False
     for m in methods:
         t0 = time.perf_counter()
         if m == "logreg":
@@ -60,7 +66,10 @@ def run_baselines(args, ds=None, methods=None, progress: bool = False) -> dict:
         row["metrics"] = evaluate(prob, res, ds.X_test, ds.y_test)
         row["wall_time_s"] = time.perf_counter() - t0
         rows[m] = row
-    return {"dataset": ds.name, "classes": list(ds.classes), "n_train": int(len(ds.X_train)),
+        if str(res.termination) == "interrupted":      # Ctrl-C: keep what is done, run nothing more
+            interrupted = True
+            break
+    return {"interrupted": interrupted, "dataset": ds.name, "classes": list(ds.classes), "n_train": int(len(ds.X_train)),
             "n_test": int(len(ds.X_test)), "seed": args.seed, "avg_bits_per_weight": prob.spec.avg_bits_per_weight,
             "n_weight_bits": prob.n_weight_bits, "candidate_budget": budget, "methods": rows}
 
@@ -85,4 +94,7 @@ def cmd_baseline(args) -> int:
     if args.report:
         write_json(args.report, rep)
         print(f"wrote {args.report}")
+    if rep["interrupted"]:
+        print("qcbo-qnn baseline: interrupted; the methods that ran are reported", file=sys.stderr)
+        return 130
     return 0

@@ -8,7 +8,8 @@ from pathlib import Path
 from qcbo_model.errors import QCBOError
 
 from ..io import check_writable, write_json
-from .common import add_model_options, nonneg_int, positive_float, problem_from_args
+from .common import (add_model_options, finite_float, nonneg_float, positive_float, positive_int, probability,
+                     problem_from_args)
 
 
 def register(subparsers) -> None:
@@ -19,16 +20,34 @@ def register(subparsers) -> None:
                     "the ERM sample complexity N(eps, delta) and the resulting spin bound.")
     add_model_options(p)
     p.add_argument("--epsilon", type=positive_float, default=0.05, help="excess-risk target of the sample complexity")
-    p.add_argument("--delta", type=positive_float, default=0.05, help="failure probability of the sample complexity")
-    p.add_argument("--cases", type=nonneg_int, default=200,
+    p.add_argument("--delta", type=probability, default=0.05,
+                   help="failure probability of the sample complexity, in (0, 1)")
+    p.add_argument("--cases", type=positive_int, default=200,
                    help="random weight assignments for the measured deviation (>= 1)")
     p.add_argument("--trace", default=None,
                    help="JSON file with a QCGD trace (list of {oracle_time_s, success}) for time to solution")
-    p.add_argument("--wall-time", type=float, default=None, help="measured wall time of that QCGD solve (s)")
-    p.add_argument("--success-energy", type=float, default=None,
+    p.add_argument("--wall-time", type=nonneg_float, default=None, help="measured wall time of that QCGD solve (s)")
+    p.add_argument("--success-energy", type=finite_float, default=None,
                    help="trace entries without a success flag succeed when oracle_energy <= this value")
     p.add_argument("--json", default=None, help="write all figures to this JSON file")
     p.set_defaults(func=cmd_bounds)
+
+
+def _read_trace(path) -> list:
+    """The --trace file: a JSON list of per-iteration entries, or an object with 'trace'/'iterations'."""
+    p = Path(path)
+    if not p.is_file():
+        raise QCBOError(f"--trace {str(p)!r}: no such file (write one with `qcbo-qnn solve --trace FILE`)")
+    try:
+        trace = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise QCBOError(f"--trace {str(p)!r} is not a JSON trace: {type(e).__name__}: {e}") from None
+    if isinstance(trace, dict):
+        trace = trace.get("trace", trace.get("iterations"))
+    if not isinstance(trace, list) or not trace or not all(isinstance(e, (dict, list)) for e in trace):
+        raise QCBOError(f"--trace {str(p)!r} holds no per-iteration trace (a non-empty JSON list of entries, or an "
+                        "object with a 'trace' list)")
+    return trace
 
 
 def _fmt(v):
@@ -42,6 +61,7 @@ def cmd_bounds(args) -> int:
         raise QCBOError("--cases must be >= 1: the bound is checked against measured deviations")
     if args.json:
         check_writable(args.json)
+    trace = _read_trace(args.trace) if args.trace else None
     t0 = time.perf_counter()
     prob, ds = problem_from_args(args)
     net = prob.net
@@ -74,14 +94,18 @@ def cmd_bounds(args) -> int:
         "per_sample_spins": sb["per_sample_spins"],
         "spec": prob.spec.to_dict(),
     }
-    if args.trace:
-        trace = json.loads(Path(args.trace).read_text())
-        if isinstance(trace, dict):
-            trace = trace.get("trace", trace.get("iterations"))
+    if trace is not None:
         ok = None
         if args.success_energy is not None:
             ok = lambda e: float(e["oracle_energy"]) <= args.success_energy   # noqa: E731
-        res["time_to_solution"] = B.qcgd_time_to_solution(trace, args.wall_time, success=ok)
+        try:
+            res["time_to_solution"] = B.qcgd_time_to_solution(trace, args.wall_time, success=ok)
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            if isinstance(e, QCBOError):
+                raise
+            raise QCBOError(f"--trace {args.trace!r}: an entry lacks what time to solution needs "
+                            f"({type(e).__name__}: {e}); entries need oracle_time_s (or time_s) and success "
+                            "(or oracle_energy with --success-energy)") from None
     res["time_s"] = time.perf_counter() - t0
 
     bound = chk["bound"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from qcbo_model.errors import QCBOError
 
@@ -24,22 +25,66 @@ class CLIError(QCBOError):
 
 
 # ---------------------------------------------------------------------------------------------
+def _items(s: str, what: str) -> list:
+    items = [t.strip() for t in str(s).split(",")]
+    if any(t == "" for t in items):
+        raise argparse.ArgumentTypeError(f"expected a comma list of {what} without empty items, got {s!r}")
+    return items
+
+
 def int_list(s: str) -> list:
     try:
-        return [int(t) for t in str(s).split(",") if t.strip() != ""]
+        return [int(t) for t in _items(s, "integers")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a comma list of integers, got {s!r}") from None
 
 
 def float_list(s: str) -> list:
     try:
-        return [float(t) for t in str(s).split(",") if t.strip() != ""]
+        vals = [float(t) for t in _items(s, "numbers")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a comma list of numbers, got {s!r}") from None
+    if not all(math.isfinite(v) for v in vals):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {s!r}")
+    return vals
 
 
 def bits_list(s: str) -> list:
-    return [t.strip() for t in str(s).split(",") if t.strip()]
+    return _items(s, "bit widths (1, B >= 2 or t)")
+
+
+def positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
+    return v
+
+
+def finite_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {s!r}")
+    return v
+
+
+def nonneg_float(s: str) -> float:
+    v = finite_float(s)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {s!r}")
+    return v
+
+
+def probability(s: str) -> float:
+    v = finite_float(s)
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {s!r}")
+    return v
 
 
 def nonneg_int(s: str) -> int:
@@ -49,6 +94,8 @@ def nonneg_int(s: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    if v >= 2 ** 63:
+        raise argparse.ArgumentTypeError(f"expected an integer below 2^63, got {v}")
     return v
 
 
@@ -80,9 +127,11 @@ def add_model_options(p: argparse.ArgumentParser, n_train: int = 32) -> None:
     g.add_argument("--data-dir", default=None,
                    help="folder with the IDX files (else $QCBO_DATA_DIR, the Debian package, ../shared, cache)")
     g.add_argument("--classes", type=int_list, default=[0, 1], help="comma list; 2 = binary, more = one-vs-rest")
-    g.add_argument("--n-train", type=int, default=n_train, help=f"balanced training samples (default {n_train})")
-    g.add_argument("--n-test", type=int, default=None, help="test samples (default: the whole official test split)")
-    g.add_argument("--pool", type=int, default=4, help="average pooling size (4: 28x28 -> 7x7 = 49 features)")
+    g.add_argument("--n-train", type=positive_int, default=n_train,
+                   help=f"balanced training samples (default {n_train})")
+    g.add_argument("--n-test", type=positive_int, default=None,
+                   help="test samples (default: the whole official test split)")
+    g.add_argument("--pool", type=positive_int, default=4, help="average pooling size (4: 28x28 -> 7x7 = 49 features)")
     g = p.add_argument_group("model")
     g.add_argument("--hidden", type=int_list, default=[4], help="hidden widths, comma list; 0 = no hidden layer")
     g.add_argument("--activation", default="tanh")
@@ -93,7 +142,8 @@ def add_model_options(p: argparse.ArgumentParser, n_train: int = 32) -> None:
                    help="K per layer, the output last (default: 4 per hidden layer, 8 for the output)")
     g.add_argument("--breakpoints", default="uniform", choices=["uniform", "quantile"])
     g.add_argument("--form", default="interval", choices=["interval", "exact"])
-    g.add_argument("--input-bits", type=int, default=None, help="quantize inputs to 2^B-1 levels (integer grid)")
+    g.add_argument("--input-bits", type=positive_int, default=None,
+                   help="quantize inputs to 2^B-1 levels (integer grid)")
     g.add_argument("--no-bias", action="store_true", help="no bias terms")
     g.add_argument("--seed", type=nonneg_int, default=0, help="seed of the data subset, the model and the solver")
 

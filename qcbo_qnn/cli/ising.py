@@ -6,13 +6,14 @@ Ising energy, see ``solvers.ising.problems``).
 from __future__ import annotations
 
 import argparse
+import sys
 
 from solvers.ising.problems import Ising
 from solvers.ising.registry import ORACLES, available_oracles, get_oracle
 from validation.bounds import tts
 
 from ..io import check_writable, write_json
-from .common import key_value, nonneg_int, positive_float
+from .common import finite_float, key_value, nonneg_int, positive_float, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -22,16 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--maxcut", action="store_true",
                         help="file holds MaxCut weights A (J_file = -A); also report the cut")
     parser.add_argument("--oracle", choices=available_oracles(), default="cim")
-    parser.add_argument("--reads", type=int, default=32, help="replicas / reads")
+    parser.add_argument("--reads", type=positive_int, default=32, help="replicas / reads")
     parser.add_argument("--seed", type=nonneg_int, default=0)
     parser.add_argument("--time-limit", type=positive_float, default=None, dest="time_limit",
                         help="seconds: the best-so-far reads are returned")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=positive_int, default=None,
                         help="work per read: cim Euler steps, sa sweeps, greedy flips (the oracle's own default "
                              "when not given)")
     parser.add_argument("--oracle-option", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                         help="oracle constructor option; repeatable")
-    parser.add_argument("--target", type=float, default=None,
+    parser.add_argument("--target", type=finite_float, default=None,
                         help="target energy (file convention); cim stops once every replica reached it")
     parser.add_argument("--report", default=None, help="write a JSON report to this file")
     return parser
@@ -55,16 +56,24 @@ def run(args) -> int:
         check_writable(args.report)
     problem = Ising.from_coupling_file(args.instance, fmt=args.format, maxcut=args.maxcut)
     oracle = _make_oracle(args)
-    ss = oracle.sample(problem, num_reads=args.reads, seed=args.seed, target_energy=args.target,
-                       time_limit=args.time_limit)
+    try:
+        ss = oracle.sample(problem, num_reads=args.reads, seed=args.seed, target_energy=args.target,
+                           time_limit=args.time_limit)
+    except KeyboardInterrupt:
+        print(f"qcbo-qnn ising: interrupted before the {oracle.name} oracle returned any read; nothing to report "
+              "(use --time-limit to bound a run and keep its best reads)", file=sys.stderr)
+        return 130
     report = {"instance": args.instance, "oracle": oracle.name, "seed": args.seed, "n": problem.n,
               "reads": ss.num_reads, "best_energy": ss.best_energy,
               "mean_energy": float(ss.energies.mean()),
               "wall_time_s": ss.info["wall_time_s"],
-              "energy_convention": "H(s) = -1/2 s^T J_file s (file convention)"}
+              "energy_convention": "H(s) = -1/2 s^T J_file s (file convention, diagonal included)",
+              "diagonal_offset": problem.info.get("diagonal_offset", 0.0)}
     print(f"instance   : {args.instance} (n={problem.n})")
     print(f"oracle     : {oracle.name}, reads={ss.num_reads}, seed={args.seed}")
-    print("convention : energies in the file convention H(s) = -1/2 s^T J_file s")
+    print("convention : energies in the file convention H(s) = -1/2 s^T J_file s"
+          + (f" (diagonal: constant {problem.info['diagonal_offset']:.10g})" if problem.info.get("diagonal_offset")
+             else ""))
     print(f"best energy: {ss.best_energy:.10g}")
     if args.maxcut:
         report["best_cut"] = float(problem.cut(ss.best_energy))
@@ -83,6 +92,9 @@ def run(args) -> int:
     report["best_sample"] = ss.best_sample.tolist()
     if args.report:
         write_json(args.report, report)
+    if ss.info.get("stop_reason") == "interrupted":
+        print("qcbo-qnn ising: interrupted; reported the reads finished so far", file=sys.stderr)
+        return 130
     return 0
 
 

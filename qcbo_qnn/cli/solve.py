@@ -3,7 +3,8 @@
     qcbo-qnn solve --solver highs --pool 14 --n-train 8 --hidden 2 --intervals 2,4 --bits 1,1 --report r.json
 
 Every method of ``solvers.available_methods()`` is offered, with its options as flags (``--help``).
-Exit code 0 when the method returned a feasible point (whatever its termination), 1 otherwise.
+Exit code 0 when the method returned a feasible point (whatever its termination), 1 otherwise, 130
+when Ctrl-C ended the run (the report is written first, with the best point found so far).
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def solve_report(prob, ds, res) -> dict:
 
 
 def cmd_solve(args) -> int:
-    from solvers import method_config, solve
+    from solvers import Termination, method_config, solve
     for path in (args.report, args.trace):
         if path:
             check_writable(path)
@@ -62,4 +63,7 @@ def cmd_solve(args) -> int:
     if args.report:
         write_json(args.report, report)
         print(f"wrote {args.report}")
+    if res.termination == Termination.interrupted:
+        print("qcbo-qnn solve: interrupted; the report holds the best point found so far", file=sys.stderr)
+        return 130
     return 0 if res.feasible else 1

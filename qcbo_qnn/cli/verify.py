@@ -10,7 +10,7 @@ from qcbo_model.errors import QCBOError
 from validation.checks import CHECKS, all_passed, format_table, run_checks
 
 from ..io import check_writable, write_json
-from .common import add_model_options, nonneg_int, positive_float, problem_from_args
+from .common import add_model_options, positive_float, positive_int, problem_from_args
 
 
 def register(subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers) -> None:
                                              "forward completion, QUBO/Ising, exact solvers, FIP bounds, forms)")
     add_model_options(p)
     g = p.add_argument_group("verification")
-    g.add_argument("--cases", type=nonneg_int, default=1000, help="random assignments per check (>= 1)")
+    g.add_argument("--cases", type=positive_int, default=1000, help="random assignments per check (>= 1)")
     g.add_argument("--time-limit", type=positive_float, default=30.0, help="HiGHS limit per exact solve (s)")
     g.add_argument("--only", default=None, help=f"comma list of checks among {','.join(CHECKS)}")
     g.add_argument("--json", default=None, help="write the results as JSON here")
@@ -31,8 +31,10 @@ def cmd_verify(args) -> int:
         raise QCBOError("--cases must be >= 1: a check over no random assignment verifies nothing")
     if args.json:
         check_writable(args.json)
-    if args.only:
+    if args.only is not None:
         only = [s.strip() for s in args.only.split(",") if s.strip()]
+        if not only:
+            raise QCBOError(f"--only {args.only!r} names no check; choose among {', '.join(CHECKS)}")
         bad = [s for s in only if s not in CHECKS]
         if bad:
             raise QCBOError(f"unknown check(s) {bad}; choose among {', '.join(CHECKS)}")

@@ -109,6 +109,10 @@ def anneal_weights(prob, n_sweeps: int = 200, n_reads: int = 16, seed: int = 0, 
     t0 = time.perf_counter()
     termination = Termination.iteration_limit
     net = prob.net
+    from qcbo_model.memory import check_memory
+    per_read = sum(net.N * ly.d_out * 8 * 6 + ly.d_out * ly.fan_in * 8 * 2 for ly in net.layers)
+    check_memory(float(n_reads) * per_read, f"sa-weights with {n_reads} reads on {net.N} samples",
+                 "use fewer reads (--sa-weights-reads)")
     rng = np.random.default_rng(seed)
     R = n_reads
     if init_bits is not None:
