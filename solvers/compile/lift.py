@@ -106,6 +106,14 @@ class LiftedRows:
 
     @classmethod
     def build(cls, q, square_equalities: bool = True) -> "LiftedRows":
+        from qcbo_model.memory import check_memory
+        # the squared equalities become A^T W A in every Lagrangian QUBO: up to nnz_r^2 entries per row
+        row_nnz = np.diff(q.A.indptr) if sp.issparse(q.A) else np.count_nonzero(q.A, axis=1)
+        sq_rows = q.is_equality & ~q.is_quadratic_row & ~q.nonneg if square_equalities else np.zeros(q.m, bool)
+        pairs = float(np.sum(np.asarray(row_nnz, float)[sq_rows] ** 2))
+        check_memory(3 * 24 * (pairs + q.A.nnz + len(q.quad_vals)),
+                     f"the lifted rows of a QCBO with {q.n} binaries and {q.m} constraints",
+                     "use a smaller model (--hidden, --intervals, --n-train)")
         rs = _row_scales(q)
         quad = q.is_quadratic_row
         kind = np.full(q.m, "interval", dtype=object)
