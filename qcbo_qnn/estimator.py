@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted as _sk_check_is_fitted, validate_data
 
 from qcbo_model.errors import InputDataError, QCBOError
 from qcbo_model.network import ModelFileError, QuantizedNetwork
@@ -295,6 +296,17 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         except RecursionError:
             raise ModelFileError(f"model file {str(p)!r} is nested too deeply to be a qcbo-qnn model") from None
         return cls.from_dict(d)
+
+
+class NotFittedModelError(QCBOError, NotFittedError):
+    """The classifier is used before ``fit`` (a scikit-learn NotFittedError and a QCBOError)."""
+
+
+def check_is_fitted(est, attributes) -> None:
+    try:
+        _sk_check_is_fitted(est, attributes)
+    except NotFittedError as e:
+        raise NotFittedModelError(str(e)) from None
 
 
 def _typed(fn, *a, **kw):
