@@ -76,3 +76,30 @@ def write_plots(folder, trace, first_layer_codes, ds, y_pred, trace_label="objec
     plt.close(fig)
     files.append(str(folder / "confusion.png"))
     return files
+
+
+def write_bounds_plot(folder, upper, lower, label: str = "QCBO objective") -> str:
+    """bounds.png: the solver's best QCBO objective (upper bound) and the certified lower bound against
+    time.  ``upper`` / ``lower``: [(seconds, value)], the lower bound's times counted after the solve."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    if upper:
+        t, v = zip(*upper)
+        ax.step(t, v, where="post", marker="o", ms=3, label="upper: best feasible point")
+    if lower:
+        t, v = zip(*lower)
+        ax.step(t, v, where="post", marker="o", ms=3, label="lower: certified bound")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel(label)
+    ax.set_title("bounds on the QCBO optimum", fontsize=9)
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = folder / "bounds.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)

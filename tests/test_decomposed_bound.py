@@ -87,3 +87,19 @@ def test_piece_model_prints_like_the_full_one():
     prob = small_problem(seed=0, N=4, d=2, hidden=(1,), bits=(1, 1), intervals=(2, 2))
     m = piece_model(prob, np.array([1, 3]))
     assert len(list(m.delta)) == 2 * (1 * 2 + 1 * 2)       # two samples, one hidden + one output neuron
+
+
+def test_train_report_and_certify_command(tmp_path):
+    import json
+    from qcbo_qnn.cli import main
+    model, rep, crt = tmp_path / "m.json", tmp_path / "r.json", tmp_path / "c.json"
+    args = ["--dataset", "digits", "--classes", "0,1", "--pool", "4", "--n-train", "12", "--hidden", "2",
+            "--descent-iterations", "5", "--no-progress"]
+    assert main(["train", *args, "--model", str(model), "--report", str(rep), "--plots", str(tmp_path / "p")]) == 0
+    r = json.loads(rep.read_text())
+    assert r["lower_bound_certified"] and r["lower_bound"] <= r["objective"] and r["gap"] >= 0
+    assert (tmp_path / "p" / "bounds.png").exists()
+    assert main(["certify", "--model", str(model), "--time-limit", "5", "--report", str(crt)]) == 0
+    c = json.loads(crt.read_text())
+    assert c["upper_bound"] == pytest.approx(r["objective"]) and c["lower_bound"] <= c["upper_bound"]
+    assert c["constants_match_the_model"] and c["lower_bound_certified"]

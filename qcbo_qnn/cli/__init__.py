@@ -12,9 +12,9 @@ import sys
 
 from qcbo_model.errors import QCBOError
 
-from . import baseline, bounds, build, ising, predict, solve, train, verify
+from . import baseline, bounds, build, certify, ising, predict, solve, train, verify
 
-SUBCOMMANDS = (build, verify, solve, ising, bounds, train, predict, baseline)
+SUBCOMMANDS = (build, verify, solve, ising, bounds, train, predict, certify, baseline)
 
 __all__ = ["main", "make_parser", "SUBCOMMANDS"]
 

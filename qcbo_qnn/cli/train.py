@@ -92,8 +92,17 @@ def cmd_train(args) -> int:
                  "qcgd": "best feasible QCBO objective", "ste": "exact training loss per epoch"}
         rep["plots"] = write_plots(args.plots, trace_values(rep["trace"]), codes1, ds, clf.predict(ds.X_test),
                                    label.get(args.solver, "objective (best so far)"))
+        btrace = rep.get("bound", {}).get("bound_trace") or []
+        if btrace:
+            from qcbo_qnn.plots import write_bounds_plot
+            t_solve = rep["solve_time_s"]
+            upper = [(t_solve, rep["objective"])] + [(t_solve + e["time_s"], min(rep["objective"], e["upper"]))
+                                                 for e in btrace]
+            lower = [(t_solve + e["time_s"], e["best_bound"]) for e in btrace]
+            rep["plots"].append(write_bounds_plot(args.plots, upper, lower))
     if args.model:
         clf.save(args.model, meta={"dataset": rep["dataset"], "classes": rep["classes"], "pool": args.pool,
+                                   "n_train": rep["n_train"], "data_seed": args.seed,
                                    "test_accuracy": rep["test_accuracy"]})
         rep["model_file"] = str(args.model)
     if args.report:

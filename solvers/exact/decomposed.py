@@ -149,7 +149,8 @@ def run(prob, cfg: BoundConfig, progress: bool = False, warm_start=None):
         ub = float(prob.qcbo.objective(prob.complete(ub_w[None]))[0])
     if size is None:                   # not even single samples fit: the trivial per-sample bound
         bound = sum(trivial_bound(prob, np.array([n])) for n in range(N)) - SAFETY
-        trace.append({"round": 0, "bound": bound, "time_s": time.perf_counter() - t0, "pieces_optimal": 0})
+        trace.append({"round": 0, "bound": bound, "best_bound": bound, "upper": ub, "pieces_optimal": 0,
+                      "n_pieces": N, "time_s": time.perf_counter() - t0})
         return finish("decomposed-bound", prob, None if ub_w is None else prob.complete(ub_w[None])[0],
                       Termination.time_limit, bound=bound, config=cfg, trace=trace,
                       wall_time_s=time.perf_counter() - t0,

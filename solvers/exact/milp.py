@@ -39,6 +39,26 @@ class MILPResult:
     wall_time_s: float
 
 
+def _quiet_highs(highspy):
+    """A Highs instance, constructed with the C-level stdout silenced (HiGHS prints a banner there)."""
+    import os
+    import sys
+    try:
+        sys.stdout.flush()
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):      # no real stdout (captured): nothing to silence
+        return highspy.Highs()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+    return h
+
+
 def _products(q):
     """Upper-triangular (i, j), i < j, of every product in the objective or a constraint."""
     Q = sp.coo_matrix(q.Q)
@@ -115,7 +135,7 @@ class MILP:
         lp.a_matrix_.value_ = M.data
         lp.integrality_ = [highspy.HighsVarType.kInteger] * n + [highspy.HighsVarType.kContinuous] * P
         self._highspy = highspy
-        self._h = highspy.Highs()
+        self._h = _quiet_highs(highspy)
         self._h.setOptionValue("output_flag", False)
         # tight tolerances: a pre-activation a hair below a breakpoint must not change interval
         for k_, v_ in (("mip_feasibility_tolerance", 1e-9), ("primal_feasibility_tolerance", 1e-9),

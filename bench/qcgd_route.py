@@ -1,0 +1,151 @@
+"""QCGD over weight-space models (`solve(prob, "qcgd")`): oracle ablation, agreement with certified optima,
+the headline run, oracle noise and coupling precision.  One JSON line per run on stdout and in --out.
+
+    python bench/qcgd_route.py ablation  --out bench/results/qcgd_ablation.jsonl
+    python bench/qcgd_route.py agreement --out bench/results/qcgd_agreement.jsonl
+    python bench/qcgd_route.py headline  --out bench/results/qcgd_headline.jsonl
+    python bench/qcgd_route.py robustness --out bench/results/qcgd_robustness.jsonl
+
+Oracle specs: NAME or NAME:EFFORT (sa:1000 = 1000 sweeps, cim:1000 = 1000 Euler steps).  Instances of the
+ablation: the 6 pairs of docs/results.md x 2 seeds, N = 256, 49 -> 4 -> 1, bits 1,2, K = 4,8.  The
+agreement part builds small instances that HiGHS certifies (two datasets) and compares QCGD's result
+(objective='spline', i.e. the QCBO objective) with the certified optimum.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qcbo_model.data import load_dataset  # noqa: E402
+from qcbo_model.problem import build_problem  # noqa: E402
+from qcbo_model.spec import NetworkSpec  # noqa: E402
+from solvers import SolutionStatus, solve  # noqa: E402
+
+PAIRS = [(0, 1), (5, 7), (7, 9), (0, 3), (2, 4), (0, 6)]
+EFFORT = {"sa": "num_sweeps", "cim": "num_steps", "greedy": "max_iter"}
+
+
+def oracle_spec(spec: str):
+    name, _, k = spec.partition(":")
+    return name, ({EFFORT[name]: int(k)} if k else {})
+
+
+def emit(row, out):
+    line = json.dumps(row)
+    print(line, flush=True)
+    if out:
+        with open(out, "a") as f:
+            f.write(line + "\n")
+
+
+def _fashion(pair, n, seed, pool=4, n_test=None):
+    ds = load_dataset("fashion-mnist", classes=pair, n_train=n, seed=seed, pool=pool, n_test=n_test)
+    return ds
+
+
+def run_qcgd(prob, ds, oracle, seed, kw):
+    name, oo = oracle_spec(oracle)
+    t = time.perf_counter()
+    r = solve(prob, "qcgd", oracle=name, oracle_options=oo, seed=seed, **kw)
+    return {"oracle": oracle, "qcbo_objective": r.objective, "minimized": r.info["minimized"],
+            "objective_kind": r.info["objective_kind"], "test_accuracy": prob.accuracy(r.x, ds.X_test, ds.y_test),
+            "train_accuracy": prob.accuracy(r.x, ds.X_train, ds.y_train), "iterations": r.info["iterations"],
+            "termination": str(r.termination), "consensus_rate": r.info["consensus_rate"],
+            "accepted_from": r.info["accepted_from"], "oracle_calls": r.oracle_calls,
+            "oracle_time_s": r.oracle_time_s, "wall_s": time.perf_counter() - t}
+
+
+def part_ablation(a):
+    kw = dict(objective=a.objective, iterations=a.iterations, time_limit=a.time_limit)
+    for pair in PAIRS[:a.pairs]:
+        for seed in a.seeds:
+            ds = _fashion(pair, a.n, seed)
+            prob = build_problem(ds.X_train, ds.y_train, NetworkSpec(49, seed=seed))
+            for o in a.oracles:
+                emit({"part": "ablation", "pair": pair, "seed": seed, "N": a.n, **run_qcgd(prob, ds, o, seed, kw)}, a.out)
+
+
+def part_agreement(a):
+    """Instances HiGHS certifies within 60 s: Fashion-MNIST pool 7 (16 inputs) and digits pool 4 (4 inputs)."""
+    cases = []
+    for seed in a.seeds:
+        cases += [("fashion-mnist", (0, 1), 7, n, seed) for n in (48, 96)]
+        cases += [("digits", (3, 8), 4, n, seed) for n in (64, 128)]
+    for dname, pair, pool, n, seed in cases:
+        ds = load_dataset(dname, classes=pair, n_train=n, seed=seed, pool=pool)
+        spec = NetworkSpec(ds.X_train.shape[1], hidden=(2,), bits=(1, 1), intervals=(2, 4), seed=seed)
+        prob = build_problem(ds.X_train, ds.y_train, spec)
+        h = solve(prob, "highs", time_limit=60.0)
+        row = {"part": "agreement", "dataset": dname, "pair": pair, "pool": pool, "N": n, "seed": seed,
+               "n_binaries": prob.qcbo.n, "highs_status": str(h.solution_status), "optimum": h.objective,
+               "highs_s": h.wall_time_s}
+        if h.solution_status != SolutionStatus.optimal:
+            emit({**row, "skipped": "HiGHS did not certify within 60 s"}, a.out)
+            continue
+        b = solve(prob, "decomposed-bound", time_limit=30.0, warm_start=h.x[:prob.n_weight_bits])
+        row.update(decomposed_bound=b.bound, bound_below_optimum=bool(b.bound <= h.objective + 1e-9))
+        for o in a.oracles:
+            r = run_qcgd(prob, ds, o, seed, dict(objective="spline", iterations=a.iterations, batches=2,
+                                                 time_limit=a.time_limit))
+            r["hits_optimum"] = bool(abs(r["qcbo_objective"] - h.objective) <= 1e-9 * max(1.0, abs(h.objective)))
+            emit({**row, **r}, a.out)
+
+
+def part_headline(a):
+    kw = dict(objective="exact", time_limit=a.time_limit, iterations=a.iterations)
+    for seed in a.seeds:
+        ds = _fashion((0, 1), a.n, seed)
+        prob = build_problem(ds.X_train, ds.y_train, NetworkSpec(49, seed=seed))
+        for o in a.oracles:
+            r = run_qcgd(prob, ds, o, seed, kw)
+            emit({"part": "headline", "pair": (0, 1), "seed": seed, "N": a.n, "bits_per_weight": prob.spec.avg_bits_per_weight,
+                  **r}, a.out)
+
+
+def part_robustness(a):
+    ds = _fashion((0, 1), a.n, 0)
+    prob = build_problem(ds.X_train, ds.y_train, NetworkSpec(49, seed=0))
+    settings = [{"noise": v} for v in (0.0, 0.1, 0.3, 1.0)] + [{"precision_bits": b} for b in (4, 6, 8, 14, 16)]
+    for st in settings:
+        for seed in a.seeds:
+            t = time.perf_counter()
+            r = solve(prob, "qcgd", oracle="cim", oracle_options={"num_steps": a.cim_steps, **st}, seed=seed,
+                      objective="exact", iterations=a.iterations, time_limit=a.time_limit)
+            emit({"part": "robustness", "setting": st, "seed": seed, "N": a.n, "minimized": r.info["minimized"],
+                  "qcbo_objective": r.objective, "test_accuracy": prob.accuracy(r.x, ds.X_test, ds.y_test),
+                  "trace": [e["objective"] for e in r.trace], "wall_s": time.perf_counter() - t}, a.out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("part", choices=["ablation", "agreement", "headline", "robustness"])
+    ap.add_argument("--n", type=int, default=None, help="training images (default per part: 256 / - / 2000 / 256)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None)
+    ap.add_argument("--pairs", type=int, default=6)
+    ap.add_argument("--oracles", nargs="+", default=None)
+    ap.add_argument("--objective", default="spline", choices=["exact", "spline"])
+    ap.add_argument("--iterations", type=int, default=150)
+    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per run")
+    ap.add_argument("--cim-steps", type=int, default=1000)
+    ap.add_argument("--out", default=None, help="JSON-lines file (appended)")
+    a = ap.parse_args(argv)
+    defaults = {"ablation": (256, [0, 1], ["sa:1000", "cim:1000", "greedy", "random"]),
+                "agreement": (None, [0, 1, 2], ["cim:1000"]),
+                "headline": (2000, [0, 1, 2], ["cim:1000"]),
+                "robustness": (256, [0, 1, 2, 3, 4], None)}
+    n, seeds, oracles = defaults[a.part]
+    a.n = a.n or n
+    a.seeds = a.seeds or seeds
+    a.oracles = a.oracles or oracles
+    {"ablation": part_ablation, "agreement": part_agreement, "headline": part_headline,
+     "robustness": part_robustness}[a.part](a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
