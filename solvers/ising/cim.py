@@ -198,12 +198,15 @@ class CIMOracle(Oracle):
                  return_trajectory: bool = False, dtype=np.float32,
                  init_amplitude: float = 1e-3, dense_threshold: float = 0.1,
                  x_max: float = 3.0, blas_threads: Optional[int] = 1,
-                 split_mode: Optional[bool] = None, backend: str = "auto", kernel: str = "auto"):
+                 split_mode: Optional[bool] = None, backend: str = "auto", kernel: str = "auto",
+                 field_mode: str = "spin", field_amp: Optional[float] = None):
         if scheme not in ("cac", "ahc"):
             raise OracleError(f"scheme must be 'cac' or 'ahc', got {scheme!r}")
         if stop_when not in STOP_MODES:
             raise OracleError(f"stop_when must be one of {STOP_MODES}, got {stop_when!r}")
         resolve_precision(precision_bits)
+        if field_mode not in ("spin", "pinned"):
+            raise OracleError(f"field_mode must be 'spin' or 'pinned', got {field_mode!r}")
         if kernel not in ("auto", "step", "fused"):
             raise OracleError(f"kernel must be 'auto', 'step' or 'fused', got {kernel!r}")
         if backend not in BACKENDS:
@@ -224,7 +227,8 @@ class CIMOracle(Oracle):
                            stop_when=stop_when, return_trajectory=return_trajectory,
                            dtype=np.dtype(dtype), init_amplitude=init_amplitude,
                            dense_threshold=dense_threshold, x_max=x_max,
-                           blas_threads=blas_threads, split_mode=split_mode, backend=backend, kernel=kernel)
+                           blas_threads=blas_threads, split_mode=split_mode, backend=backend, kernel=kernel,
+                           field_mode=field_mode, field_amp=field_amp)
 
     def __repr__(self):
         return f"CIMOracle({', '.join(f'{k}={v!r}' for k, v in self.params.items() if v is not None)})"
@@ -371,8 +375,13 @@ def _numba_ok() -> bool:
 def cuda_available() -> bool:
     """Whether torch with a usable CUDA device is installed (imports torch only if it is there)."""
     import importlib.util
+    import os
+    import sys
     if importlib.util.find_spec("torch") is None:
         return False
+    if "torch" not in sys.modules and not os.path.exists("/proc/driver/nvidia") and not os.environ.get(
+            "CUDA_VISIBLE_DEVICES"):
+        return False           # no NVIDIA driver: do not pay for importing torch to learn that
     try:
         import torch
         return bool(torch.cuda.is_available())
@@ -467,6 +476,11 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
     target_int, target = run["target_int"], run["target_energy"]
     stop_when = P["stop_when"]
     traj = [] if P["return_trajectory"] else None
+    # field_mode='pinned': the auxiliary spin is a constant external field of amplitude field_amp
+    pin = m - 1 if run["has_field"] and P["field_mode"] == "pinned" else -1
+    pin_amp = T(P["field_amp"] if P["field_amp"] is not None else np.sqrt(P["alpha"]))
+    if pin >= 0:
+        x[:, pin] = pin_amp
     imp_tol = 1e-6
     refresh = 256
     no_noise = np.empty((0, m), dtype=dtype)
@@ -533,7 +547,7 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
                                         de_buf, cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta,
                                         dt, e_min, e_max, x_max, split, u, lam1, c_split, noise, no_noise,
                                         noise_amp if noise_amp is not None else T(0), imp_tol, refresh, tgt, chk,
-                                        tb)
+                                        tb, pin, pin_amp)
                 replica_steps += got * k
                 if traj is not None:
                     for row in tb[:got]:
@@ -560,13 +574,13 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
                     K.update_sparse(k, x, e, s, F, mvm, indptr, indices, data, H, best_H, best_s, last_imp, xi, a,
                                     de_buf, step, full, cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu,
                                     beta, dt, e_min, e_max, x_max, split, u, lam1, c_split, noise,
-                                    noise_amp if noise_amp is not None else T(0), imp_tol)
+                                    noise_amp if noise_amp is not None else T(0), imp_tol, pin, pin_amp)
                 else:
                     np.matmul(xk, W, out=mvm[:k])
                     K.update_dense(k, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a, de_buf, step, full,
                                    cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min,
                                    e_max, x_max, split, u, lam1, c_split, noise,
-                                   noise_amp if noise_amp is not None else T(0), imp_tol)
+                                   noise_amp if noise_amp is not None else T(0), imp_tol, pin, pin_amp)
             else:
                 sk, Fk, mk = s[:k], F[:k], mvm[:k]
                 if sparse:
@@ -635,6 +649,9 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
                 np.clip(xk, -x_max, x_max, out=xk)
                 ek += dek
                 np.clip(ek, e_min, e_max, out=ek)
+                if pin >= 0:
+                    xk[:, pin] = pin_amp
+                    ek[:, pin] = 1
             if traj is not None:
                 H_by_id[rid[:k]] = H[:k]
                 traj.append(H_by_id.copy())
