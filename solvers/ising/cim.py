@@ -32,6 +32,7 @@ Each replica returns the best spin state it visited (as in cim-optimizer).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from typing import Optional
 
@@ -41,7 +42,7 @@ import scipy.sparse as sp
 from .base import Oracle, OracleError
 from .problems import Ising
 
-__all__ = ["CIMOracle", "quantize", "PRECISION_PRESETS", "resolve_precision", "resolve_backend", "cuda_available"]
+__all__ = ["CIMOracle", "quantize", "PRESETS", "PRECISION_PRESETS", "resolve_precision", "resolve_backend", "cuda_available"]
 
 # Hardware presets of ``precision_bits``: what a QBoson CIM accepts.  Its SDK takes signed integer
 # couplings (fields ride on an auxiliary spin, as here) with max |J| scaled to the top of the range
@@ -49,6 +50,18 @@ __all__ = ["CIMOracle", "quantize", "PRECISION_PRESETS", "resolve_precision", "r
 # coefficient, so one dominant coefficient rounds the small ones to zero (the SDK warns about it; so
 # does ``CIMOracle``: a ``QuantizationWarning`` when more than 10 % of the nonzero coefficients vanish).
 PRECISION_PRESETS = {"qboson-8": 8, "qboson-14": 14, "int8": 8, "int14": 14}
+
+
+# Option presets (``CIMOracle(preset=...)``; explicit options win over them).
+# 'training': the QUBOs the Ising descent sends (dense, ~60 variables with strong fields and one dominant
+# penalty mode; docs/ising.md, "The CIM as the training oracle"): at the SK defaults every replica froze
+# in the same state (CAC's target amplitude saturates on these energy gaps); noise, a strong feedback,
+# a fast xi ramp with short resets and a low target amplitude keep it searching.  Chosen by a random
+# search of 60 settings on 37 captured descent QUBOs (bench/cim_training_oracle.py --tune).
+PRESETS = {
+    "training": dict(num_steps=1000, beta=1.2, noise=0.1, gamma=0.1, tau=10.0, alpha=0.3, rho=1.0, e_max=128.0,
+                     split_mode=True),
+}
 
 
 class QuantizationWarning(UserWarning):
@@ -199,7 +212,23 @@ class CIMOracle(Oracle):
                  init_amplitude: float = 1e-3, dense_threshold: float = 0.1,
                  x_max: float = 3.0, blas_threads: Optional[int] = 1,
                  split_mode: Optional[bool] = None, backend: str = "auto", kernel: str = "auto",
-                 field_mode: str = "spin", field_amp: Optional[float] = None):
+                 field_mode: str = "spin", field_amp: Optional[float] = None, preset: Optional[str] = None):
+        if preset is not None:
+            if preset not in PRESETS:
+                raise OracleError(f"preset must be one of {sorted(PRESETS)} or None, got {preset!r}")
+            # a preset sets the options that were left at their defaults
+            args = dict(locals())
+            sig = inspect.signature(CIMOracle.__init__).parameters
+            for k, v in PRESETS[preset].items():
+                if args[k] is sig[k].default or args[k] == sig[k].default:
+                    args[k] = v
+            args.pop("self")
+            args.pop("preset")
+            args.pop("__class__", None)
+            self.__init__(**args)
+            self.preset = preset
+            return
+        self.preset = None
         if scheme not in ("cac", "ahc"):
             raise OracleError(f"scheme must be 'cac' or 'ahc', got {scheme!r}")
         if stop_when not in STOP_MODES:
@@ -344,7 +373,7 @@ class CIMOracle(Oracle):
             spins, info = run_torch(run, rng, backend)
         else:
             spins, info = _run_cpu(run, rng, backend)
-        info.update({"oracle": self.name, "scheme": P["scheme"], "scale": lam, "backend": backend,
+        info.update({"oracle": self.name, "scheme": P["scheme"], "scale": lam, "backend": backend, "preset": self.preset,
                      "auxiliary_field_spin": has_field, "sparse": sparse, "split_mode": split})
         params = {k: (str(v) if isinstance(v, np.dtype) else v) for k, v in P.items()}
         params.update(num_steps=num_steps, tau=tau, gamma=gamma, dt=P["dt"], precision_bits=bits)
