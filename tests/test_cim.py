@@ -57,7 +57,7 @@ def test_time_limit_and_trajectory():
 def test_sparse_and_dense_paths_agree():
     g = Ising.from_coupling_file(f"{BENCH}/gset/G1.txt", maxcut=True)
     dense = Ising(None, g.dense_J())
-    a = CIMOracle(num_steps=300, dense_threshold=1.0).sample(g, num_reads=2, seed=0)
+    a = CIMOracle(num_steps=300, dense_threshold=1.0, split_mode=False).sample(g, num_reads=2, seed=0)
     b = CIMOracle(num_steps=300, dense_threshold=0.0, split_mode=False).sample(dense, num_reads=2, seed=0)
     assert a.info["sparse"] and not b.info["sparse"]
     assert np.allclose(a.energies, g.energy(a.spins))

@@ -339,16 +339,22 @@ class CIMOracle(Oracle):
         else:
             W = W / lam
         offset = ising.offset
-        # rank-1 split W~ = W_r + lam1 u u^T (dense): the dominant mode is integrated implicitly
+        # rank-1 split W~ = W_r + lam1 u u^T: the dominant mode is integrated implicitly.  Dense: W_r is
+        # formed; sparse: W stays sparse and the product subtracts lam1 u (u.x) on the fly
         split = False
         lam1, u = 0.0, None
-        if not sparse and P["split_mode"] is not False and m > 2:
+        if P["split_mode"] is not False and m > 2:
             lam1, u64 = _top_eigpair(W)
-            W_r = W - lam1 * np.outer(u64, u64)
+            if sparse:
+                from scipy.sparse.linalg import LinearOperator
+                W_r = LinearOperator((m, m), matvec=lambda v: W @ v - lam1 * u64 * (u64 @ v), dtype=np.float64)
+            else:
+                W_r = W - lam1 * np.outer(u64, u64)
             rest = _spectral_norm(W_r)
             split = lam1 < 0 and (bool(P["split_mode"]) or abs(lam1) > 2.0 * rest)
             if split:
-                W = W_r
+                if not sparse:
+                    W = W_r
                 u = u64.astype(dtype)
                 norm_for_dt = rest
             del W_r
@@ -574,7 +580,7 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
                 chk = checked[rid[:k]]
                 got = K.run_dense_fused(k, nst, done, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a,
                                         de_buf, cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta,
-                                        dt, e_min, e_max, x_max, split, u, lam1, c_split, noise, no_noise,
+                                        dt, e_min, e_max, x_max, split, split, u, lam1, c_split, noise, no_noise,
                                         noise_amp if noise_amp is not None else T(0), imp_tol, refresh, tgt, chk,
                                         tb, pin, pin_amp)
                 replica_steps += got * k
@@ -602,19 +608,22 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
                 if sparse:
                     K.update_sparse(k, x, e, s, F, mvm, indptr, indices, data, H, best_H, best_s, last_imp, xi, a,
                                     de_buf, step, full, cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu,
-                                    beta, dt, e_min, e_max, x_max, split, u, lam1, c_split, noise,
+                                    beta, dt, e_min, e_max, x_max, split, False, u, lam1, c_split, noise,
                                     noise_amp if noise_amp is not None else T(0), imp_tol, pin, pin_amp)
                 else:
                     np.matmul(xk, W, out=mvm[:k])
                     K.update_dense(k, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a, de_buf, step, full,
                                    cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min,
-                                   e_max, x_max, split, u, lam1, c_split, noise,
+                                   e_max, x_max, split, split, u, lam1, c_split, noise,
                                    noise_amp if noise_amp is not None else T(0), imp_tol, pin, pin_amp)
             else:
                 sk, Fk, mk = s[:k], F[:k], mvm[:k]
                 if sparse:
                     np.copysign(T(1), xk, out=sk)
                     mk[...] = (W @ xk.T).T
+                    if split:       # W_r x = W x - lam1 u (u.x), summed in order as the kernel does
+                        ux = np.cumsum(xk.astype(np.float64) * u64, axis=1)[:, -1]
+                        mk -= ((lam1 * ux)[:, None] * u64).astype(dtype)
                     Fk[...] = (W64 @ sk.T).T
                 else:
                     sn = s_new[:k]
@@ -631,7 +640,7 @@ def _run_cpu(run: dict, rng: np.random.Generator, backend: str):
                         sk[:, cols] = sn[:, cols]
                         Fk += D @ W[cols].astype(np.float64)
                 Hk = -0.5 * np.einsum("ij,ij->i", sk, Fk, dtype=np.float64)
-                if split:
+                if split and not sparse:      # sparse: F holds the full field already
                     Hk -= 0.5 * lam1 * (sk.astype(np.float64) @ u64) ** 2
                 H[:k] = Hk
                 bk = best_H[:k]

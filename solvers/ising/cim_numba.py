@@ -38,14 +38,14 @@ def one_of(v):
 @njit(cache=True, nogil=True, fastmath=False)
 def _row_update(r, m, x, e, s, F, mvm, H, best_H, best_s, last_imp, xi, a, de_buf, step, cac,
                 alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
-                split, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp):
+                split, split_e, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp):
     """Energy, best state, CAC and the Euler step of replica ``r`` (``F`` already current).
     ``de_buf`` has ``m + 1`` entries: the last one casts the rank-1 coefficient to the amplitude dtype."""
     h = 0.0
     for j in range(m):
         h += s[r, j] * F[r, j]
     Hr = -0.5 * h
-    if split:
+    if split_e:
         su = 0.0
         for j in range(m):
             su += np.float64(s[r, j]) * np.float64(u[j])
@@ -106,7 +106,7 @@ def _row_update(r, m, x, e, s, F, mvm, H, best_H, best_s, last_imp, xi, a, de_bu
 @njit(cache=True, nogil=True, fastmath=False)
 def update_dense(k, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a, de_buf, step, full, cac,
                  alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
-                 split, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp):
+                 split, split_e, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp):
     """One step of the first ``k`` rows; ``mvm = x @ W`` given.  ``full``: ``s``/``F`` were
     refreshed by the driver; otherwise the field follows every flipped spin, ``F += 2 s_j W[j]``."""
     m = x.shape[1]
@@ -122,13 +122,13 @@ def update_dense(k, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a, de_b
                         F[r, c] += d * np.float64(W[j, c])
         _row_update(r, m, x, e, s, F, mvm, H, best_H, best_s, last_imp, xi, a, de_buf, step, cac,
                     alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
-                    split, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp)
+                    split, split_e, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp)
 
 
 @njit(cache=True, nogil=True, fastmath=False)
 def update_sparse(k, x, e, s, F, mvm, indptr, indices, data, H, best_H, best_s, last_imp, xi, a, de_buf,
                   step, full, cac, alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min,
-                  e_max, x_max, split, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp):
+                  e_max, x_max, split, split_e, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp):
     """Sparse (CSR, symmetric) version: the product ``x @ W`` is done here, row by row."""
     m = x.shape[1]
     one = dt / dt                       # typed constants (x.dtype.type(...) is float64 in numba)
@@ -139,6 +139,14 @@ def update_sparse(k, x, e, s, F, mvm, indptr, indices, data, H, best_H, best_s, 
             for p in range(indptr[i], indptr[i + 1]):
                 acc += data[p] * x[r, indices[p]]
             mvm[r, i] = acc
+        if split:                            # W_r x = W x - lam1 u (u.x)
+            ux = 0.0
+            for j in range(m):
+                ux += np.float64(x[r, j]) * np.float64(u[j])
+            corr = lam1 * ux
+            for i in range(m):
+                de_buf[m] = corr * np.float64(u[i])     # rounds to the amplitude dtype, as numpy
+                mvm[r, i] -= de_buf[m]
         if not full:
             for j in range(m):
                 sn = one if math.copysign(1.0, x[r, j]) > 0 else -one
@@ -149,13 +157,13 @@ def update_sparse(k, x, e, s, F, mvm, indptr, indices, data, H, best_H, best_s, 
                         F[r, indices[p]] += d * np.float64(data[p])
         _row_update(r, m, x, e, s, F, mvm, H, best_H, best_s, last_imp, xi, a, de_buf, step, cac,
                     alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
-                    split, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp)
+                    split, split_e, u, lam1, c_split, noise, noise_amp, imp_tol, pin, pin_amp)
 
 
 @njit(cache=True, nogil=True, fastmath=False)
 def run_dense_fused(k, nsteps, step0, x, e, s, F, mvm, W, H, best_H, best_s, last_imp, xi, a, de_buf, cac,
                     alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
-                    split, u, lam1, c_split, noise, empty2d, noise_amp, imp_tol, refresh, target_int, checked,
+                    split, split_e, u, lam1, c_split, noise, empty2d, noise_amp, imp_tol, refresh, target_int, checked,
                     traj, pin, pin_amp):
     """Up to ``nsteps`` steps of the first ``k`` rows without leaving the kernel, the product
     ``x @ W`` included.  For small dense problems, where a step's Python overhead costs more than its arithmetic.  The product is ``np.dot`` (BLAS through
@@ -194,7 +202,7 @@ def run_dense_fused(k, nsteps, step0, x, e, s, F, mvm, W, H, best_H, best_s, las
             nz = noise[t] if has_noise else empty2d
             _row_update(r, m, x, e, s, F, mvm, H, best_H, best_s, last_imp, xi, a, de_buf, step, cac,
                         alpha, rho, delta, gap, gamma_dt, tau_steps, lin, mu, beta, dt, e_min, e_max, x_max,
-                        split, u, lam1, c_split, nz, noise_amp, imp_tol, pin, pin_amp)
+                        split, split_e, u, lam1, c_split, nz, noise_amp, imp_tol, pin, pin_amp)
             if traj.shape[0] > 0:
                 traj[t, r] = H[r]
             if best_H[r] <= target_int and best_H[r] < checked[r]:

@@ -58,7 +58,8 @@ def _run(run: dict, rng: np.random.Generator, dev):
     n, split = run["n"], run["split"]
     tdt = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[np.dtype(dtype)]
     W = run["W"]
-    if run["sparse"]:
+    sparse = run["sparse"]
+    if sparse:
         Wc = sp.csr_matrix(W)
         import warnings
         with warnings.catch_warnings():          # "sparse CSR support is in beta"
@@ -120,8 +121,10 @@ def _run(run: dict, rng: np.random.Generator, dev):
             sk = torch.where(torch.signbit(xk), -1.0, 1.0).to(tdt)
             Y = product(torch.cat((xk, sk)))
             mk, Fk = Y[:k], Y[k:]
+            if split and sparse:          # W_r x = W x - lam1 u (u.x); F keeps the full field
+                mk = mk - ((lam1 * (xk.double() @ u64))[:, None] * u64).to(tdt)
             Hk = -0.5 * (sk.double() * Fk.double()).sum(1)
-            if split:
+            if split and not sparse:
                 Hk = Hk - 0.5 * lam1 * (sk.double() @ u64) ** 2
             bk = best_H[:k]
             imp = Hk < bk - 1e-6
