@@ -70,8 +70,18 @@ class LayerFIP:
         return None if self.lo is None else (self.hi - self.lo + 1)
 
 
+def _numeric(a, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(a)
+    except ValueError as e:
+        raise InputDataError(f"{what} is not a rectangular array: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise InputDataError(f"{what} must be numeric (int or float), got dtype {arr.dtype}")
+    return arr.astype(float)
+
+
 def _validate_data(spec: NetworkSpec, X, y):
-    X = np.asarray(X, dtype=float)
+    X = _numeric(X, "X")
     if X.ndim != 2:
         raise InputDataError(f"X must be a 2-D array (samples, features), got shape {X.shape}")
     if X.shape[1] != spec.input_dim:
@@ -83,7 +93,7 @@ def _validate_data(spec: NetworkSpec, X, y):
     if not np.all(np.isfinite(X)):
         bad = np.argwhere(~np.isfinite(X))[0]
         raise InputDataError(f"X contains NaN or inf (first at sample {bad[0]}, feature {bad[1]}); clean the data first")
-    y = np.asarray(y, dtype=float)
+    y = _numeric(y, "y")
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[0] != X.shape[0]:

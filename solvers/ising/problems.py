@@ -459,7 +459,7 @@ def _read_rudy(path: str):
             except ValueError:
                 raise ProblemError(f"{where}: the header must be two integers 'N M', got {line.strip()!r}") from None
             if n < 1:
-                raise ProblemError(f"{where}: N = {n} spins; an instance needs N >= 1")
+                raise ProblemError(f"{where}: N = {n}; an instance needs at least one spin (N >= 1)")
             if m < 0:
                 raise ProblemError(f"{where}: M = {m} edges; M must be >= 0")
             from qcbo_model.memory import check_memory

@@ -95,7 +95,11 @@ class SAOracle(Oracle):
         if isinstance(num_sweeps, bool) or not isinstance(num_sweeps, (int, np.integer)) or num_sweeps < 1:
             raise OracleError(f"num_sweeps must be an integer >= 1, got {num_sweeps!r}")
         if beta_range is not None:
-            b = tuple(float(v) for v in beta_range)
+            if isinstance(beta_range, (str, bytes)) or not all(
+                    isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                    for v in np.asarray(beta_range, dtype=object).ravel()):
+                raise OracleError(f"beta_range must be two numbers (hot, cold), got {beta_range!r}")
+            b = tuple(float(v) for v in np.asarray(beta_range, dtype=object).ravel())
             if len(b) != 2 or not (0 < b[0] <= b[1]) or not np.all(np.isfinite(b)):
                 raise OracleError(f"beta_range must be (hot, cold) with 0 < hot <= cold, got {beta_range!r}")
             beta_range = b
