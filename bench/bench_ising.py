@@ -232,7 +232,7 @@ def sa_for_time(ising, budget, seed):
     return {"best": best, "time": time.perf_counter() - t0, "sweeps": sweeps, "reads": k}
 
 
-def cim_for_time(ising, budget, seed, reads=16, **kw):
+def cim_for_time(ising, budget, seed, reads=8, **kw):
     t0 = time.perf_counter()
     ss = CIMOracle(num_steps=10 ** 8, time_limit=budget, **kw).sample(ising, num_reads=reads, seed=seed)
     return {"best": ss.best_energy, "time": time.perf_counter() - t0, "steps": ss.info["steps"], "reads": reads}

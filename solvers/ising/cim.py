@@ -154,7 +154,7 @@ class CIMOracle(Oracle):
         Cubic saturation coefficient.
     beta : float, default 0.3
         Feedback strength on the normalized coupling.
-    alpha, rho, delta : float, default 0.5, 1.0, 2.0
+    alpha, rho, delta : float, default None (0.5 dense, 1.0 sparse), 1.0, 2.0
         CAC target amplitude ``a = alpha + rho tanh(delta dH)``.
     gamma : float or None
         Ramp rate of ``xi`` per unit time (CAC); None -> ``0.5 / min(n, 100)``
@@ -203,7 +203,7 @@ class CIMOracle(Oracle):
         return tuple(self.params)
 
     def __init__(self, num_steps: Optional[int] = None, dt: Optional[float] = None, pump: float = 0.0,
-                 mu: float = 1.0, beta: float = 0.3, alpha: float = 0.5, rho: float = 1.0,
+                 mu: float = 1.0, beta: float = 0.3, alpha: Optional[float] = None, rho: float = 1.0,
                  delta: float = 2.0, gamma: Optional[float] = None, tau: Optional[float] = None,
                  scheme: str = "cac", xi_ahc: float = 0.1, e_max: float = 32.0,
                  noise: float = 0.0, precision_bits: Optional[int] = None,
@@ -362,6 +362,9 @@ class CIMOracle(Oracle):
             W = np.ascontiguousarray(W, dtype=dtype)
         if P["dt"] is None:
             P["dt"] = min(0.1, 0.2 / (norm_for_dt if split else _spectral_norm(W)))
+        if P["alpha"] is None:
+            # 0.5 chosen on SK N <= 100 (dense); 1.0 on sparse graphs (G1, G2, random N = 2000 at 5 s)
+            P["alpha"] = 1.0 if sparse else 0.5
         num_steps = P["num_steps"] if P["num_steps"] is not None else max(8000, 100 * n)
         tau = P["tau"] if P["tau"] is not None else 0.5 * n + 50
         gamma = P["gamma"] if P["gamma"] is not None else 0.5 / min(m, 100)
