@@ -15,7 +15,7 @@ def test_all_checks_pass_on_a_small_model():
     prob = small_problem(N=4, hidden=(2,), bits=(1, 1), intervals=(2, 3))
     res = run_checks(prob, n_cases=200, seed=1)
     assert [r.name for r in res] == ["pyomo_vs_assemble", "forward_completion", "transpile", "exact_solvers",
-                                     "fip_bounds", "forms_agree"]
+                                     "fip_bounds", "forms_agree", "decomposed_bound"]
     assert all(r.status == PASSED for r in res), format_table(res)
     assert all_passed(res)
 
@@ -82,7 +82,7 @@ def test_verify_cli_fashion(tmp_path):
     d = json.loads(out.read_text())
     assert rc == 0 and d["passed"]
     assert {c["name"] for c in d["checks"]} == {"pyomo_vs_assemble", "forward_completion", "transpile",
-                                                "exact_solvers", "fip_bounds", "forms_agree"}
+                                                "exact_solvers", "fip_bounds", "forms_agree", "decomposed_bound"}
     for c in d["checks"]:
         assert c["status"] in ("passed", "skipped")
         if c["status"] == "skipped":

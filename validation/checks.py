@@ -162,7 +162,26 @@ def check_forms(X, y, spec, n_cases, rng, time_limit) -> CheckResult:
 
 
 # ---------------------------------------------------------------------------------------------
-CHECKS = ("pyomo_vs_assemble", "forward_completion", "transpile", "exact_solvers", "fip_bounds", "forms_agree")
+def check_decomposed_bound(prob, time_limit) -> CheckResult:
+    """The decomposed lower bound never exceeds the certified optimum; QCGD with the CIM is compared."""
+    from solvers import SolutionStatus, solve
+    h = solve(prob, "highs", time_limit=time_limit)
+    if h.solution_status != SolutionStatus.optimal:
+        return CheckResult("decomposed_bound", SKIPPED, 0, None,
+                           f"skipped: HiGHS did not certify within {time_limit:g} s ({h.info['statement']})")
+    b = solve(prob, "decomposed-bound", time_limit=time_limit, warm_start=h.x[:prob.n_weight_bits],
+              batch_size=min(4, prob.net.N))
+    excess = max(b.bound - h.objective, 0.0)
+    q = solve(prob, "qcgd", oracle="cim", objective="spline", batches=2, iterations=30,
+              oracle_options={"num_steps": 400}, time_limit=time_limit)
+    hit = abs(q.objective - h.objective) <= 1e-9 * max(1.0, abs(h.objective))
+    return CheckResult("decomposed_bound", PASSED if excess <= 1e-9 else FAILED, 1, excess,
+                       f"bound {b.bound:.10g} <= optimum {h.objective:.10g} (batches of {b.info['batch_size']}); "
+                       f"QCGD with the CIM: {q.objective:.10g} ({'the optimum' if hit else 'not the optimum'})")
+
+
+CHECKS = ("pyomo_vs_assemble", "forward_completion", "transpile", "exact_solvers", "fip_bounds", "forms_agree",
+          "decomposed_bound")
 
 
 def run_checks(prob, n_cases: int = 1000, seed: int = 0, time_limit: float = 30.0, only=None,
@@ -191,6 +210,7 @@ def run_checks(prob, n_cases: int = 1000, seed: int = 0, time_limit: float = 30.
         "exact_solvers": lambda: check_exact_solvers(prob, time_limit),
         "fip_bounds": lambda: check_fip_bounds(prob, n_cases, rng),
         "forms_agree": lambda: check_forms(X, y, prob.spec, min(n_cases, 256), rng, time_limit),
+        "decomposed_bound": lambda: check_decomposed_bound(prob, time_limit),
     }
     out = []
     for name in (only or CHECKS):
