@@ -276,7 +276,11 @@ def main(argv=None):
     ap.add_argument("--reads", type=int, default=64, help="CIM replicas on SK/MaxCut")
     ap.add_argument("--skip", default="", help="comma list of solvers to skip: ahc,sb,cimopt,sa-sweeps,fixed,sk1000")
     ap.add_argument("--bench-dir", default=None)
+    ap.add_argument("--replot", default=None, help="only redraw the plots (--plots) from a stored --json file")
     args = ap.parse_args(argv)
+    if args.replot:
+        plots(json.loads(Path(args.replot).read_text()), Path(args.plots or "."))
+        return 0
     global BENCH
     BENCH = str(Path(args.bench_dir or os.environ.get(BENCH_ENV) or DEFAULT_BENCH))
     if not Path(BENCH, "sk").is_dir():
@@ -439,12 +443,18 @@ def plots(out, folder):
     Ns = sorted({r["N"] for r in sk})
     labels = sorted({k for r in sk for k in r["results"]} - {"sa100", "sa300", "sa3000"})
     for lab in labels:
+        if lab.startswith("cimopt"):
+            continue
         ys = []
         for N in Ns:
             v = [r["results"][lab]["tts"] for r in sk if r["N"] == N and lab in r["results"]]
             ys.append(np.median(v) * 1e3 if v else np.nan)
         if not np.all(np.isnan(ys)):
             ax.plot(Ns, ys, "o-", label=lab)
+    # cim-optimizer: its best setting per instance (N = 100 only)
+    v = [r["cimopt_best"]["tts"] for r in sk if r.get("cimopt_best")]
+    if v:
+        ax.plot([100], [np.median(v) * 1e3], "s", color="k", label="cim-optimizer (best setting)")
     ax.set_yscale("log")
     ax.set_xlabel("N (SK instances, median of 10)")
     ax.set_ylabel("TTS99 per read [ms]")
@@ -455,16 +465,18 @@ def plots(out, folder):
     plt.close(fig)
     if out["fixed"]:
         fig, axes = plt.subplots(1, len(out["fixed"]), figsize=(3.2 * len(out["fixed"]), 3.2))
+        colors = {"cim": "C0", "sa": "C1", "cimopt tuned": "C2"}
         for ax, row in zip(np.atleast_1d(axes), out["fixed"]):
-            for lab, d in row["results"].items():
+            for lab in sorted(row["results"]):             # fixed order and colour per solver
+                d = row["results"][lab]
                 ts = sorted(d, key=float)
-                ax.plot([float(t) for t in ts], [d[t]["cut"] for t in ts], "o-", label=lab)
+                ax.plot([float(t) for t in ts], [d[t]["cut"] for t in ts], "o-", label=lab, color=colors.get(lab))
+            ax.legend(fontsize=7)
             ax.set_xscale("log")
             ax.set_title(row["instance"], fontsize=9)
             ax.set_xlabel("wall time [s]")
             ax.grid(alpha=0.3)
         np.atleast_1d(axes)[0].set_ylabel("best cut")
-        np.atleast_1d(axes)[0].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(folder / "cut_vs_time.png", dpi=120)
         plt.close(fig)
