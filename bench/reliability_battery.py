@@ -154,6 +154,12 @@ def run_case(case, mem_bytes: int) -> dict:
     return {"id": case.id, "outcome": letter, "detail": detail[:300], "seconds": round(secs, 2)}
 
 
+def _scrub(text: str) -> str:
+    text = text.replace(str(FIXTURES), "<fixtures>").replace(str(REPO), ".")
+    return re.sub(r"/tmp/battery-[A-Za-z0-9_-]+|/\S*?/shared/datasets", lambda m: "<tmp>" if "battery" in
+                  m.group(0) else "<datasets>", text)
+
+
 def _last_line(s: str) -> str:
     lines = [ln for ln in s.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""
@@ -1215,6 +1221,8 @@ def main(argv=None):
           f"({time.perf_counter() - t0:.0f} s)")
     if args.label:
         out = REPO / "bench" / "results" / f"reliability_{args.label}.json"
+        for r in rows:        # no machine paths in the stored results
+            r["detail"] = _scrub(r["detail"])
         out.parent.mkdir(exist_ok=True)
         import subprocess as _sp
         commit = _sp.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
