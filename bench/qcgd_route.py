@@ -5,6 +5,8 @@ the headline run, oracle noise and coupling precision.  One JSON line per run on
     python bench/qcgd_route.py agreement --out bench/results/qcgd_agreement.jsonl
     python bench/qcgd_route.py headline  --out bench/results/qcgd_headline.jsonl
     python bench/qcgd_route.py robustness --out bench/results/qcgd_robustness.jsonl
+    python bench/qcgd_route.py versus --time-limit 60 --out bench/results/qcgd_versus.jsonl
+    python bench/qcgd_route.py summary          # tables from the stored JSON lines
 
 Oracle specs: NAME or NAME:EFFORT (sa:1000 = 1000 sweeps, cim:1000 = 1000 Euler steps).  Instances of the
 ablation: the 6 pairs of docs/results.md x 2 seeds, N = 256, 49 -> 4 -> 1, bits 1,2, K = 4,8.  The
@@ -74,7 +76,7 @@ def part_agreement(a):
     """Instances HiGHS certifies within 60 s: Fashion-MNIST pool 7 (16 inputs) and digits pool 4 (4 inputs)."""
     cases = []
     for seed in a.seeds:
-        cases += [("fashion-mnist", (0, 1), 7, n, seed) for n in (48, 96)]
+        cases += [("fashion-mnist", (0, 1), 7, n, seed) for n in (48, 64)]
         cases += [("digits", (3, 8), 4, n, seed) for n in (64, 128)]
     for dname, pair, pool, n, seed in cases:
         ds = load_dataset(dname, classes=pair, n_train=n, seed=seed, pool=pool)
@@ -90,7 +92,7 @@ def part_agreement(a):
         b = solve(prob, "decomposed-bound", time_limit=30.0, warm_start=h.x[:prob.n_weight_bits])
         row.update(decomposed_bound=b.bound, bound_below_optimum=bool(b.bound <= h.objective + 1e-9))
         for o in a.oracles:
-            r = run_qcgd(prob, ds, o, seed, dict(objective="spline", iterations=a.iterations, batches=2,
+            r = run_qcgd(prob, ds, o, seed, dict(objective="spline", iterations=a.iterations, stop_after=None,
                                                  time_limit=a.time_limit))
             r["hits_optimum"] = bool(abs(r["qcbo_objective"] - h.objective) <= 1e-9 * max(1.0, abs(h.objective)))
             emit({**row, **r}, a.out)
@@ -121,9 +123,96 @@ def part_robustness(a):
                   "trace": [e["objective"] for e in r.trace], "wall_s": time.perf_counter() - t}, a.out)
 
 
+def part_versus(a):
+    """QCGD (SA, the descent's oracle) against the Ising descent at the same wall time (N = 2000, (0,1))."""
+    for seed in a.seeds:
+        ds = _fashion((0, 1), a.n, seed)
+        prob = build_problem(ds.X_train, ds.y_train, NetworkSpec(49, seed=seed))
+        for method in ("ising-descent", "qcgd"):
+            t = time.perf_counter()
+            r = solve(prob, method, seed=seed, stop_after=None, iterations=10 ** 6, time_limit=a.time_limit)
+            emit({"part": "versus", "method": method, "seed": seed, "N": a.n, "seconds": a.time_limit,
+                  "minimized": r.info["minimized"], "qcbo_objective": r.objective,
+                  "test_accuracy": prob.accuracy(r.x, ds.X_test, ds.y_test), "iterations": r.info["iterations"],
+                  "oracle_calls": r.oracle_calls, "wall_s": time.perf_counter() - t}, a.out)
+
+
+def _load(path):
+    p = Path(path)
+    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
+
+
+def part_summary(a):
+    """Markdown tables from the stored JSON lines (bench/results/qcgd_*.jsonl)."""
+    import collections
+    import numpy as np
+    res = Path(__file__).resolve().parent / "results"
+    rows = _load(res / "qcgd_ablation.jsonl")
+    if rows:
+        by = collections.defaultdict(dict)
+        for r in rows:
+            by[(tuple(r["pair"]), r["seed"])][r["oracle"]] = r
+        oracles = [o for o in ("sa:1000", "cim:1000", "greedy", "random") if any(o in v for v in by.values())]
+        print("| pair | seed | " + " | ".join(oracles) + " |")
+        print("|---|---|" + "---|" * len(oracles))
+        for (pair, seed), v in sorted(by.items()):
+            print(f"| {pair} | {seed} | " + " | ".join(f"{v[o]['qcbo_objective']:.4f} ({100 * v[o]['test_accuracy']:.1f} %)"
+                                                     if o in v else "-" for o in oracles) + " |")
+        means = {o: np.mean([v[o]["qcbo_objective"] for v in by.values() if o in v]) for o in oracles}
+        print("| mean | | " + " | ".join(f"{means[o]:.4f}" for o in oracles) + " |")
+        # seed-to-seed spread per pair and oracle: |objective(seed 0) - objective(seed 1)|
+        spread = {}
+        for o in oracles:
+            per_pair = collections.defaultdict(list)
+            for (pair, seed), v in by.items():
+                if o in v:
+                    per_pair[pair].append(v[o]["qcbo_objective"])
+            spread[o] = {p_: (max(x) - min(x)) for p_, x in per_pair.items() if len(x) > 1}
+        print()
+        for strong in ("sa:1000", "cim:1000"):
+            for weak in ("random", "greedy"):
+                if strong not in oracles or weak not in oracles:
+                    continue
+                better = clear = 0
+                for (pair, seed), v in by.items():
+                    if strong in v and weak in v:
+                        d = v[weak]["qcbo_objective"] - v[strong]["qcbo_objective"]
+                        better += d > 0
+                        clear += d > max(spread[strong].get(pair, 0), spread[weak].get(pair, 0))
+                print(f"* {strong} lower than {weak}: {better}/{len(by)}; by more than the seed spread: {clear}/{len(by)}")
+    for name in ("agreement", "headline", "robustness", "versus"):
+        rs = _load(res / f"qcgd_{name}.jsonl")
+        if not rs:
+            continue
+        print(f"\n{name}: {len(rs)} rows")
+        if name == "agreement":
+            ok = [r for r in rs if "skipped" not in r]
+            print(f"certified instances: {len(ok)}; QCGD+CIM at the optimum: {sum(r['hits_optimum'] for r in ok)}; "
+                  f"bound <= optimum: {sum(r['bound_below_optimum'] for r in ok)}/{len(ok)}")
+            for r in rs:
+                print(" ", {k: r.get(k) for k in ("dataset", "N", "seed", "n_binaries", "optimum", "qcbo_objective",
+                                                  "hits_optimum", "decomposed_bound", "highs_s", "wall_s", "skipped")})
+        if name == "headline":
+            for r in rs:
+                print(" ", {k: r.get(k) for k in ("seed", "oracle", "test_accuracy", "qcbo_objective", "minimized",
+                                                  "iterations", "termination", "wall_s", "consensus_rate")})
+        if name == "versus":
+            for r in rs:
+                print(" ", {k: r.get(k) for k in ("method", "seed", "seconds", "minimized", "qcbo_objective",
+                                                  "test_accuracy", "iterations")})
+        if name == "robustness":
+            by = collections.defaultdict(list)
+            for r in rs:
+                by[json.dumps(r["setting"])].append(r)
+            for k, v in by.items():
+                m = [x["minimized"] for x in v]
+                print(f"  {k}: minimized {np.mean(m):.5f} +- {np.std(m):.5f} (n={len(v)}), test "
+                      f"{100 * np.mean([x['test_accuracy'] for x in v]):.2f} %")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["ablation", "agreement", "headline", "robustness"])
+    ap.add_argument("part", choices=["ablation", "agreement", "headline", "robustness", "versus", "summary"])
     ap.add_argument("--n", type=int, default=None, help="training images (default per part: 256 / - / 2000 / 256)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--pairs", type=int, default=6)
@@ -134,16 +223,20 @@ def main(argv=None) -> int:
     ap.add_argument("--cim-steps", type=int, default=1000)
     ap.add_argument("--out", default=None, help="JSON-lines file (appended)")
     a = ap.parse_args(argv)
+    if a.part == "summary":
+        part_summary(a)
+        return 0
     defaults = {"ablation": (256, [0, 1], ["sa:1000", "cim:1000", "greedy", "random"]),
                 "agreement": (None, [0, 1, 2], ["cim:1000"]),
                 "headline": (2000, [0, 1, 2], ["cim:1000"]),
-                "robustness": (256, [0, 1, 2, 3, 4], None)}
+                "robustness": (256, [0, 1, 2, 3, 4], None),
+                "versus": (2000, [0, 1, 2], None)}
     n, seeds, oracles = defaults[a.part]
     a.n = a.n or n
     a.seeds = a.seeds or seeds
     a.oracles = a.oracles or oracles
     {"ablation": part_ablation, "agreement": part_agreement, "headline": part_headline,
-     "robustness": part_robustness}[a.part](a)
+     "robustness": part_robustness, "versus": part_versus}[a.part](a)
     return 0
 
 
