@@ -238,3 +238,14 @@ def test_memory_estimate():
     assert o.memory_estimate(1000, 64) > big                                       # grows with replicas
     assert o.memory_estimate(10_000, 16, nnz=40_000) < o.memory_estimate(10_000, 16) / 100
     assert big >= 1001 * 1001 * 4 + 16 * 1001 * 4                                # at least W and x
+    # a large sparse problem is charged its nonzeros, not a dense matrix (the base class passes only n)
+    import scipy.sparse as sp
+    g = np.random.default_rng(0)
+    i, j = g.integers(0, 20_000, size=(2, 40_000))
+    torus = sp.csr_matrix((g.choice([-1.0, 1.0], size=40_000), (i, j)), shape=(20_000, 20_000))
+    seen = []
+    orig = CIMOracle.memory_estimate
+    o2 = CIMOracle(num_steps=2)
+    o2.memory_estimate = lambda n, r, nnz=None: seen.append(orig(o2, n, r, nnz)) or seen[-1]
+    o2.sample(Ising(None, torus), num_reads=2, seed=0)
+    assert seen and seen[0] < 1e8 < o.memory_estimate(20_000, 2)
