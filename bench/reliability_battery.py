@@ -156,7 +156,7 @@ def run_case(case, mem_bytes: int) -> dict:
 
 def _scrub(text: str) -> str:
     text = text.replace(str(FIXTURES), "<fixtures>").replace(str(REPO), ".")
-    return re.sub(r"/tmp/battery-[A-Za-z0-9_-]+|/\S*?/shared/datasets", lambda m: "<tmp>" if "battery" in
+    return re.sub(r"/tmp/bat(?:tery)?-[A-Za-z0-9_-]+|/\S*?/shared/datasets", lambda m: "<tmp>" if "/tmp/bat" in
                   m.group(0) else "<datasets>", text)
 
 
@@ -317,8 +317,8 @@ def make_model():
 
     def mut(name, f):
         m = copy.deepcopy(d)
-        out = f(m)
-        muts[name] = m if out is None else out
+        f(m)                       # mutates m in place (a pop's return value is ignored)
+        muts[name] = m
 
     mut("layer_deleted", lambda m: m.update(layers=m["layers"][:-1]))
     mut("layer_added", lambda m: m.update(layers=m["layers"] + [m["layers"][-1]]))

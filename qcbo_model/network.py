@@ -196,7 +196,7 @@ class QuantizedNetwork:
             bad = ~code.contains(codes)
             if bad.any():
                 j, k = np.argwhere(bad)[0]
-                raise ModelFileError(f"layer {l}: weight code {codes[j, k]!r} (row {j}, column {k}) is not a value "
+                raise ModelFileError(f"layer {l}: weight code {float(codes[j, k]):g} (row {j}, column {k}) is not a value "
                                      f"of the {code.label()} code (integers {code.qmin:g}..{code.qmax:g}"
                                      f"{'' if code.kind == 'ternary' else ', odd'})")
             if not all(np.isfinite(v) for v in (alpha, gamma, c)) or alpha <= 0 or gamma <= 0:

@@ -178,6 +178,8 @@ def _per_layer(value, n_layers: int, what: str) -> tuple:
     if len(value) == 1:
         return value * n_layers
     if len(value) != n_layers:
+        if n_layers == 1:
+            raise SpecError(f"{what}: the network has 1 layer (no hidden layer), so give 1 value, got {len(value)}")
         raise SpecError(f"{what}: expected 1 or {n_layers} values (one per layer), got {len(value)}")
     return value
 

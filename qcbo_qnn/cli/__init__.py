@@ -8,6 +8,7 @@ interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from qcbo_model.errors import QCBOError
@@ -36,6 +37,8 @@ def make_parser() -> argparse.ArgumentParser:
     for mod in SUBCOMMANDS:
         mod.register(sub)
     for sp in sub.choices.values():
+        # values such as "-1,2" or "-1e3" are values (read and then validated), not unknown options
+        sp._negative_number_matcher = re.compile(r"^-\.?\d[\d.,eE+-]*$")
         sp.add_argument("--max-memory", type=_memory_size, default=None, metavar="SIZE",
                         help="memory budget, e.g. 8G or 512M: a step whose size estimate exceeds it is refused "
                              f"before it allocates (default: $QCBO_MAX_MEMORY, else {DEFAULT_FRACTION * 100:.0f}%% of the "
