@@ -191,6 +191,19 @@ class CIMOracle(Oracle):
         ``lam1 < 0`` and ``|lam1| > 2 ||W_r||``; never used for ``lam1 > 0``.
     init_amplitude : float, default 1e-3
         Uniform random initial amplitudes in ``[-init, init]``.
+    backend : 'auto' | 'numpy' | 'numba' | 'torch' | 'torch-cpu' | 'cuda'
+        Array backend (:func:`resolve_backend`): 'auto' = CUDA when a device is there and the run is
+        large, else numba when installed, else numpy; ``$QCBO_CIM_BACKEND`` overrides 'auto'.
+    kernel : 'auto' | 'step' | 'fused'
+        numba only: one compiled call per step (bitwise equal to numpy) or per chunk of steps
+        (dense m <= ``FUSED_MAX_M``; equivalent, not bitwise equal).
+    field_mode : 'spin' | 'pinned'; field_amp : float or None
+        Fields as a dynamic auxiliary spin (default) or as one held at amplitude ``field_amp``
+        (None: sqrt(alpha)).
+    preset : None | 'training'
+        Option values from :data:`PRESETS` for the options left at their defaults.
+    precision_bits also takes the hardware presets of :data:`PRECISION_PRESETS` ('qboson-8',
+    'qboson-14'); ``stop_when='each'`` freezes every replica that reached the target.
     """
 
     name = "cim"
