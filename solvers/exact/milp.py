@@ -159,7 +159,15 @@ class MILP:
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else float("inf"))
         h.setOptionValue("threads", int(threads))
         t0 = time.perf_counter()
-        h.run()
+        if h.run() == self._highspy.HighsStatus.kError and \
+                h.getModelStatus() == self._highspy.HighsModelStatus.kNotset:
+            # HiGHS keeps one thread scheduler per process: when another HiGHS user in this process (Pyomo's
+            # appsi_highs, mpi-sppy) started it with a different thread count, run() refuses at once with
+            # "the scheduler has already been initialized"; reset it (nothing else runs HiGHS here) and retry
+            reset = getattr(self._highspy.Highs, "resetGlobalScheduler", None)
+            if reset is not None:
+                reset(True)
+                h.run()
         wall = time.perf_counter() - t0
         status = h.getModelStatus()
         name = h.modelStatusToString(status)
