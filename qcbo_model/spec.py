@@ -186,31 +186,58 @@ def _per_layer(value, n_layers: int, what: str) -> tuple:
 
 @dataclass
 class NetworkSpec:
-    """A fully connected quantized network with FIP/spline settings.
+    """A fully connected quantized network with its FIP and spline settings.
+
+    The symbols are those of the notation page (docs/notation.md): layers ``l = 1..L``, widths
+    ``d_0..d_L``, ``K_l`` sub-intervals per neuron of layer ``l``, weight codes ``q = q0 + sum_b a_b w_b``
+    with bits ``w_b`` in {0, 1}.
 
     Parameters
     ----------
-    input_dim : int            d_0
-    hidden : sequence of int    hidden widths d_1..d_{L-1} (default (4,); () for no hidden layer)
-    output_dim : int           d_L (1 for binary labels in {-1,+1}; C for one-vs-rest)
-    activation : name or callable, or one per hidden layer
-    loss : name or callable l(z, y), y in {-1,+1}
-    bits : per layer, e.g. (1, 2): 1 = binary, B >= 2 = B-bit grid, 't' = ternary; one value for all
-        layers; None (default): binary hidden layers and a 2-bit output layer
-    intervals : K_l per layer, the output layer last; None (default): 4 per hidden layer, 8 for the output
+    input_dim : int
+        ``d_0``, the number of input features.
+    hidden : sequence of int, default (4,)
+        Hidden widths ``d_1 .. d_{L-1}``; ``()`` for no hidden layer.
+    output_dim : int, default 1
+        ``d_L``: 1 for binary labels in {-1, +1}; ``C`` for one-vs-rest over ``C`` classes.
+    activation : str or callable, or one per hidden layer, default "tanh"
+        A name of the table in ``qcbo_model/functions.py`` (``tanh``, ``sign``, ``relu``, ...) or a
+        callable ``sigma(z)`` on real units.
+    loss : str or callable, default "logistic"
+        A name of the table or a callable ``l(z, y)`` with ``y`` in {-1, +1}; the QCBO minimizes the
+        mean splined loss over the samples.
+    bits : sequence or None
+        Weight code per layer: 1 = binary (``q = 2 w - 1``), ``B >= 2`` = odd ``B``-bit grid, ``'t'`` =
+        ternary; one value for all layers. None (default): binary hidden layers and a 2-bit output
+        layer.
+    intervals : sequence of int or None
+        ``K_l`` per layer, the output layer last. None (default): 4 per hidden layer, 8 for the output.
+    scales : "auto" or sequence of float, default "auto"
+        The weight scale ``alpha_l`` per layer; ``'auto'`` sets it from the data so that ``z`` has unit
+        RMS under random codes.
+    bias : bool or sequence of bool, default True
+        Whether each layer has a bias (a weight on the constant input ``c_l``).
+    bias_scale : float, default 1.0
+        The bias input in real units (``c_l = bias_scale / gamma_l`` in v-units, rounded on the grid).
+    breakpoints : {"uniform", "quantile"}, default "uniform"
+        Uniform cut of the FIP envelope ``[u_lo, u_hi]``, or inner breakpoints at quantiles of ``u``
+        under random weights (the outer sub-intervals extend to the FIP bounds).
+    input_bits : int or None
+        Quantize inputs in [0, 1] to ``2^b - 1`` integer levels; puts layer 1, and with it every layer,
+        on the integer grid (required by the exact form).
+    level_step : "auto" or float, default "auto"
+        The grid step ``gamma`` of hidden activation levels on the integer grid (``'auto'``: 1 if all
+        levels are integers, else 1/4). Used only on the grid.
+    output_spline : {"constant", "linear"}, default "constant"
+        ``'linear'`` only for networks without hidden layers, where ``u_out`` is affine in the weight
+        bits (elsewhere it would make the model cubic).
+    seed : int, default 0
+        Seed of the quantile breakpoints and of the random codes behind ``scales='auto'``; the same
+        seed gives the same model.
 
-    The defaults are the README's main job: 49 -> 4 -> 1 with bits (1, 2) and intervals (4, 8).
-    scales : alpha_l per layer, or 'auto' (set from the data by FIP so that z has unit spread)
-    bias : whether each layer has a bias (a weight on the constant input c_l)
-    bias_scale : c_l in real units (default 1.0)
-    breakpoints : 'uniform' over the sound range, or 'quantile' (inner breakpoints at quantiles of
-        u under random weights; outer intervals extend to the sound bounds)
-    input_bits : quantize inputs in [0,1] to 2^b - 1 integer levels (puts layer 1 on an integer grid)
-    level_step : grid step gamma for hidden activation levels on the integer grid ('auto': 1 if all
-        levels are integers, else 1/4). Only used on the grid (input_bits set).
-    output_spline : 'constant' (default) or 'linear' (only for networks without hidden layers,
-        where u_out is affine in the weight bits; elsewhere it would make the model cubic)
-    seed : seed for the quantile breakpoints and automatic scales
+    Notes
+    -----
+    The defaults are the README's main job: 49 -> 4 -> 1 with ``bits=(1, 2)`` and ``intervals=(4, 8)``.
     """
 
     input_dim: int
