@@ -6,9 +6,12 @@
 - for every layer l and neuron j, sound bounds [u_lo, u_hi] on u[l, n, j] for every weight code
   (per sample, and their envelope per neuron) by interval arithmetic;
 - the K_l sub-intervals per neuron: boundaries ``t[l][j, 0..K]`` (interval form) and, on the integer
-  grid, integer ranges ``lo[l][j, k] .. hi[l][j, k]`` with t_k = hi_k + 1/2 = lo_{k+1} - 1/2;
+  grid, integer ranges ``lo[l][j, k] .. hi[l][j, k]`` with t_k = lo_k - 1/2, t_{k+1} = hi_k + 1/2
+  (sub-intervals k = 0..K-1, sub-interval k is [t_k, t_{k+1}]);
 - spline levels of the activation (hidden layers) and of the loss (output layer), with their
-  worst-case error on each interval.
+  worst-case error on each interval. On the grid they are computed over the integer points of the
+  sub-interval that lie in the FIP envelope [u_lo, u_hi] of the neuron: every point the network can
+  reach is among them, but not every one of them is reachable (docs/formulation.md, section 4).
 
 Every later form (Pyomo model, canonical QCBO, QUBO) reuses these constants; nothing is recomputed.
 """
@@ -130,7 +133,7 @@ def _interval_bounds(v_lo, v_hi, code: WeightCode, c: float):
 
 
 def interval_index(layer, u):
-    """Sub-interval index of u[..., j]: the k with t_{k-1} <= u <= t_k (ties go low); ``layer`` has the
+    """Sub-interval index of u[..., j]: the k with t_k <= u <= t_{k+1} (ties go low); ``layer`` has the
     boundaries ``t`` (d, K+1) (a ``LayerFIP`` or a saved model's layer)."""
     return np.sum(u[..., None] > layer.t[:, 1:-1], axis=-1).astype(np.int64)
 

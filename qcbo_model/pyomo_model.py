@@ -121,8 +121,8 @@ def build_pyomo(net: FIPNetwork, form: str = "interval") -> pyo.ConcreteModel:
             t = layers[l - 1].t[j]
             return u(l, n, j) - _nz((float(t[k + 1]), m.delta[l, n, j, k]) for k in range(len(t) - 1)) <= 0
 
-        m.interval_lower = pyo.Constraint(NJ, rule=_con(lower), doc="sum_k delta_k t_{k-1} <= u")
-        m.interval_upper = pyo.Constraint(NJ, rule=_con(upper), doc="u <= sum_k delta_k t_k")
+        m.interval_lower = pyo.Constraint(NJ, rule=_con(lower), doc="sum_k delta_k t_k <= u")
+        m.interval_upper = pyo.Constraint(NJ, rule=_con(upper), doc="u <= sum_k delta_k t_{k+1}")
     else:
         def slack(l, n, j, s):
             return _nz((float(c), m.slack[l, n, j, s, b]) for b, c in enumerate(sl_coefs[l]))

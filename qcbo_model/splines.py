@@ -2,7 +2,9 @@
 
 A spline level on a sub-interval is the minimax constant (max + min) / 2 of the function on it,
 so the worst-case error on that interval is (max - min) / 2.  On the integer grid the function is
-evaluated at every reachable integer point of the interval, so the error is exact; off the grid it is
+evaluated at every integer point of the interval inside the FIP envelope [reach_lo, reach_hi] (a
+superset of the points the network can reach, so the error is a sound bound, exact over those grid
+points, and can exceed the error over the reachable points alone); off the grid it is
 evaluated on a dense sample and a Lipschitz correction L * h / 2 makes the bound sound for the
 built-in functions (for user callables the Lipschitz constant is estimated, and the bound is then
 empirical; ``SplineFit.sound`` says which).

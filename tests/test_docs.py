@@ -195,6 +195,23 @@ def _marked(text: str, name: str) -> str:
     return m.group(1)
 
 
+def latex_for_display(tex: str) -> str:
+    """Pyomo's LaTeX export as docs/formulation.md typesets it: labels dropped (they repeat within a
+    family), ``align`` as the unnumbered ``aligned``, ``delta[l,n,j,k]`` and ``w[l,j,i,b]`` as
+    subscripted symbols."""
+    tex = re.sub(r"\s*\\label\{[^}]*\}", "", tex)
+    tex = tex.replace("\\begin{align}", "\\begin{aligned}").replace("\\end{align}", "\\end{aligned}")
+    tex = re.sub(r"\bdelta\b", r"\\delta", tex)
+    tex = re.sub(r"(\\delta|\bw)\[([0-9,]+)\]", r"\1_{\2}", tex)
+    return "\n".join(line.rstrip() for line in tex.strip().splitlines())
+
+
+def _marked_math(text: str, name: str) -> str:
+    m = re.search(rf"<!-- worked-example:{name} -->\s*\$\$\n(.*?)\$\$\s*<!-- /worked-example -->", text, re.S)
+    assert m, f"docs/formulation.md lacks the worked-example:{name} math block"
+    return m.group(1)
+
+
 def test_worked_example_matches_the_code():
     from qcbo_model.pyomo_model import build_pyomo, show_constraint, to_latex
     text = (DOCS / "formulation.md").read_text()
@@ -204,6 +221,7 @@ def test_worked_example_matches_the_code():
     m.pprint(ostream=buf)
     assert normalize(_marked(text, "pprint")) == normalize(buf.getvalue())
     assert normalize(_marked(text, "latex")) == normalize(to_latex(m))
+    assert _marked_math(text, "latex-math").strip() == latex_for_display(to_latex(m))
     me = build_pyomo(net, "exact")
     exact = "\n".join(show_constraint(me, f, *i) for f, i in
                       [("member", (1, 2, 0)), ("member", (2, 2, 0)), ("rosenberg", (2, 2, 0, 0, 1, 0))])

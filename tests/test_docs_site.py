@@ -305,7 +305,8 @@ def _problems(events: list, base: str) -> list:
     return out
 
 
-def check_in_browser(site: Path, screenshots: Path | None = None, binary: str | None = None) -> list:
+def check_in_browser(site: Path, screenshots: Path | None = None, binary: str | None = None,
+                     full_page: bool = False) -> list:
     """[(page, state, problems)] for every page of the built site."""
     binary = binary or chromium_binary()
     handler = functools.partial(_Quiet, directory=str(site))
@@ -338,7 +339,13 @@ def check_in_browser(site: Path, screenshots: Path | None = None, binary: str | 
                 problems.append(f"images not loaded: {state['broken_images']}")
             if screenshots is not None:
                 screenshots.mkdir(parents=True, exist_ok=True)
-                shot = browser.call("Page.captureScreenshot", session=True, format="png")
+                opts = {}
+                if full_page:
+                    size = browser.evaluate("[document.documentElement.scrollWidth, "
+                                            "Math.min(document.documentElement.scrollHeight, 16000)]")
+                    opts = {"captureBeyondViewport": True,
+                            "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1}}
+                shot = browser.call("Page.captureScreenshot", session=True, format="png", **opts)
                 name = (rel.strip("/").replace("/", "_") or "index") + ".png"
                 (screenshots / name).write_bytes(base64.b64decode(shot["data"]))
             report.append(("/" + rel, state, problems))
@@ -382,6 +389,7 @@ if __name__ == "__main__":   # pragma: no cover - a person's check, with screens
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--screenshots", type=Path, default=None, help="folder for one PNG per page")
+    ap.add_argument("--full-page", action="store_true", help="screenshots of the whole page, not the window")
     ap.add_argument("--site", type=Path, default=None, help="an already built site (default: build one)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -389,7 +397,7 @@ if __name__ == "__main__":   # pragma: no cover - a person's check, with screens
         bad_links = broken_links(site_dir)
         print("\n".join(bad_links) or "links: all resolve")
         t0 = time.time()
-        rep = check_in_browser(site_dir, screenshots=a.screenshots)
+        rep = check_in_browser(site_dir, screenshots=a.screenshots, full_page=a.full_page)
         print(format_report(rep))
         print(f"{len(rep)} pages in {time.time() - t0:.1f} s")
         sys.exit(1 if bad_links or any(p for _, _, p in rep) else 0)
