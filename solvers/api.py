@@ -57,6 +57,8 @@ METHODS = {e.name: e for e in (
                 "penalty QUBO over a grid of weights (pyqubo)"),
     MethodEntry("progressive-hedging", "solvers.methods.decomposition", "PHConfig", "qcbo", ("fip",), False,
                 "sample-wise decomposition with progressive hedging (SA subproblems)"),
+    MethodEntry("qph", "solvers.methods.qph", "QPHConfig", "qcbo", ("fip",), False,
+                "sample-wise decomposition as PH with bounds, in process or on mpi-sppy (engine), MPI ranks"),
     MethodEntry("sa-weights", "solvers.baselines.sa_weights", "SAWeightsConfig", "baseline", ("fip",), True,
                 "simulated annealing on the weight bits, forward objective"),
     MethodEntry("random-search", "solvers.baselines.random_search", "RandomSearchConfig", "baseline", ("fip",),

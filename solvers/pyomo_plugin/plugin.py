@@ -374,16 +374,71 @@ class QPHPlugin(QCBOPlugin):
     _pyomo_name = "qph"
     _doc = "qcbo-qnn subproblem solver of the sample-wise decomposition (mpi-sppy scenarios)"
 
+    def _set_instance(self, model, kwds={}):
+        batch = getattr(model, "_qcbo_batch", None)
+        if batch is None:
+            return super()._set_instance(model, kwds)
+        # a scenario model of solve(prob, 'qph', engine='mpi-sppy'): its constraints are the batch's
+        # QCBO (the model was built from it); only the objective is read, for the PH terms mpi-sppy added
+        DirectSolver._set_instance(self, model, kwds)
+        self._use_warm_start = False
+        t0 = time.perf_counter()
+        self._ex = _scenario_extract(model, batch)
+        for v in self._ex.variables:
+            self._symbol_map.getSymbol(v, self._labeler)
+        self._obj_label = self._symbol_map.getSymbol(self._ex.objective, self._labeler)
+        self._timing = {"extract_s": time.perf_counter() - t0}
+
     def _run(self, model, ex):
         batch = getattr(model, "_qcbo_batch", None)
         if batch is not None:
             from ..methods.qph import solve_scenario
-            return solve_scenario(batch, model, ex, dict(self.options), self._timelimit), f"qph batch ({batch.solver})"
+            sub = self.options.get("sub_solver") or batch.solver
+            return solve_scenario(batch, model, ex, dict(self.options), self._timelimit), f"qph batch ({sub})"
         if ex.qcbo.n <= int(self.options.get("milp_max_vars", 200)):
             return _milp_result(ex.qcbo, self._timelimit), "exact MILP (HiGHS, small generic model)"
         opts = {k: v for k, v in self.options.items() if k != "milp_max_vars"}
         self.options = Bunch(**opts)
         return self._solve_generic("qcgd-monolithic", ex.qcbo, **GENERIC_LIFT), "qcgd-monolithic (generic model)"
+
+
+def _scenario_extract(model, batch):
+    """The Extracted of a QPH scenario model: the batch's QCBO, plus ``extra`` (linear coefficients the
+    objective has beyond the QCBO's: mpi-sppy's W and linearized proximal terms) and ``offset``."""
+    import pyomo.environ as pyo
+    from pyomo.repn import generate_standard_repn
+    from .extract import Extracted
+    q = batch.q
+    xs = model._qcbo_vars
+    obj = next(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
+    if obj.sense != pyo.minimize:
+        raise FormulationError(f"scenario {model.name}: the objective must stay a minimization")
+    r = generate_standard_repn(obj.expr, compute_values=True, quadratic=True)
+    if r.nonlinear_expr is not None:
+        raise FormulationError(f"scenario {model.name}: objective {obj.name} is not quadratic")
+    col = batch.__dict__.setdefault("_col", {id(v): j for j, v in enumerate(xs)})
+    e = np.zeros(q.n)
+    try:
+        np.add.at(e, np.fromiter((col[id(v)] for v in r.linear_vars), np.int64, len(r.linear_vars)),
+                  np.asarray(r.linear_coefs, float))
+        nq = len(r.quadratic_vars)
+    except KeyError:
+        raise FormulationError(f"scenario {model.name}: its objective uses variables outside the batch") from None
+    # fixed variables are constants in the repn: their QCBO terms moved into r.constant
+    fixed = np.array([v.fixed for v in xs])
+    xf = np.array([v.value if v.fixed else 0.0 for v in xs], float)
+    qobj_fixed = float(q.objective(xf[None])[0]) - q.const if fixed.any() else 0.0
+    if nq != q.Q.nnz - int((q.Q.diagonal() != 0).sum()) and not fixed.any():
+        raise FormulationError(f"scenario {model.name}: the objective's quadratic part is not the batch QCBO's")
+    base_c = np.where(fixed, 0.0, q.c + q.Q.diagonal())
+    extra = np.where(fixed, 0.0, e - base_c)
+    # the QCBO's own terms in fixed variables are in r.constant and again in q.objective(x): counted once
+    offset = float(r.constant) - q.const - qobj_fixed
+    ex = Extracted(qcbo=q, sense=1, variables=list(xs), var_cols=[(0.0, np.array([j]), np.array([1.0]))
+                                                                  for j in range(q.n)],
+                   objective=obj, notes=[], n_fixed=int(fixed.sum()))
+    ex.extra, ex.offset = extra, offset
+    return ex
 
 
 PLUGIN_CLASSES = {c._pyomo_name: c for c in (QCGDPlugin, MonolithicPlugin, CIMPenaltyPlugin, DescentPlugin,
