@@ -25,7 +25,7 @@ def test_train_then_predict_digits(tmp_path, capsys):
     assert rep["solver_config"]["sweeps"] == 4
     assert rep["n_test"] > 50                      # the whole test split of the two classes
     assert rep["test_accuracy"] > 0.7 and rep["test_accuracy_fip"] > 0.7   # 0 vs 1 digits: easy
-    assert sorted(p.name for p in plots.iterdir()) == ["confusion.png", "trace.png", "weights_layer1.png"]
+    assert sorted(p.name for p in plots.iterdir()) == ["bounds.png", "confusion.png", "trace.png", "weights_layer1.png"]
     capsys.readouterr()
     assert main(["predict", "--model", str(model_f), "--report", str(tmp_path / "p.json")]) == 0
     pred = json.loads((tmp_path / "p.json").read_text())
