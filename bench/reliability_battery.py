@@ -1136,7 +1136,12 @@ def sigint_solve(tmp: Path):
 def sigint_ising(tmp: Path):
     p = _start(["ising", "--instance", MC100, "--maxcut", "--oracle", "sa", "--reads", "400", "--steps", "20000",
                 "--report", str(tmp / "r.json")], REPO)
-    time.sleep(6)
+    t0 = time.perf_counter()          # sampling has begun once the oracle line is out (newer versions)
+    while time.perf_counter() - t0 < 30 and p.poll() is None:
+        import select
+        if select.select([p.stdout], [], [], 0.2)[0] and "oracle" in p.stdout.readline():
+            break
+    time.sleep(2)
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=60)
@@ -1146,6 +1151,27 @@ def sigint_ising(tmp: Path):
     if "Traceback" in err:
         return "B", "traceback: " + _last_line(err)
     return ("A" if p.returncode == 130 else "C"), f"exit {p.returncode}: {_last_line(err)}"
+
+
+def sigint_startup(tmp: Path):
+    """Ctrl-C while the command line is still importing the library (the first seconds)."""
+    rows = []
+    for delay in (0.5, 1.0, 1.5, 2.0):
+        p = _start(["ising", "--instance", MC100, "--maxcut", "--oracle", "sa", "--reads", "400", "--steps", "20000"],
+                   REPO)
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        try:
+            out, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            return "D", f"ising did not end after SIGINT at {delay} s"
+        if "Traceback" in err:
+            return "B", f"SIGINT at {delay} s: traceback: " + _last_line(err)
+        if p.returncode != 130:
+            return "C", f"SIGINT at {delay} s: exit {p.returncode}"
+        rows.append(delay)
+    return "A", f"exit 130 for SIGINT at {rows} s: {_last_line(err)}"
 
 
 def time_limit_train(tmp: Path):
@@ -1178,6 +1204,7 @@ def define_proc_cases():
     proc("sigint.train.during_build", sigint_early, timeout=150)
     proc("sigint.solve.during_solve", sigint_solve, timeout=150)
     proc("sigint.ising.during_sampling", sigint_ising, timeout=150)
+    proc("sigint.ising.during_startup", sigint_startup, timeout=300)
     proc("time_limit.train", time_limit_train, timeout=150)
     proc("time_limit.ising_cim", time_limit_ising_cim, timeout=150)
 

@@ -495,3 +495,22 @@ def test_reports_are_deterministic(tmp_path, capsys):
         if name == "train":
             a, b = ({k: v for k, v in r.items() if k not in budgeted} for r in (a, b))
         assert a == b, name
+
+
+def test_sa_call_ends_on_sigint_and_restores_the_handler():
+    """dwave's C++ loop does not see Ctrl-C by itself; the SA oracle asks it to stop between reads."""
+    import threading
+    from solvers import get_oracle
+    from solvers.ising.problems import Ising
+    rng = np.random.default_rng(0)
+    J = rng.standard_normal((200, 200))
+    ising = Ising(np.zeros(200), (J + J.T) / 2)
+    oracle = get_oracle("sa", num_sweeps=20000)          # 2000 reads of this take minutes
+    timer = threading.Timer(0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        oracle.sample(ising, num_reads=2000, seed=0)
+    timer.join()
+    assert time.perf_counter() - t0 < 60
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -8,12 +8,17 @@ interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 
-from qcbo_model.errors import QCBOError
+try:    # the library's imports take a few seconds; a Ctrl-C then is an interrupt, not a traceback
+    from qcbo_model.errors import QCBOError
 
-from . import baseline, bounds, build, certify, ising, predict, solve, train, verify
+    from . import baseline, bounds, build, certify, ising, predict, solve, train, verify
+except KeyboardInterrupt:
+    print("qcbo-qnn: interrupted during start-up", file=sys.stderr, flush=True)
+    os._exit(130)           # nothing was done yet; a SystemExit raised inside an import is not reliable here
 
 SUBCOMMANDS = (build, verify, solve, ising, bounds, train, predict, certify, baseline)
 
@@ -48,8 +53,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from qcbo_model.memory import memory_limit
-    parser = make_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = make_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("qcbo-qnn: interrupted during start-up", file=sys.stderr)
+        return 130
     try:
         with memory_limit(args.max_memory):
             return int(args.func(args) or 0)

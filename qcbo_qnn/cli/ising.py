@@ -56,6 +56,8 @@ def run(args) -> int:
         check_writable(args.report)
     problem = Ising.from_coupling_file(args.instance, fmt=args.format, maxcut=args.maxcut)
     oracle = _make_oracle(args)
+    print(f"instance   : {args.instance} (n={problem.n})")
+    print(f"oracle     : {oracle.name}, reads={args.reads}, seed={args.seed}", flush=True)
     try:
         ss = oracle.sample(problem, num_reads=args.reads, seed=args.seed, target_energy=args.target,
                            time_limit=args.time_limit)
@@ -69,8 +71,8 @@ def run(args) -> int:
               "wall_time_s": ss.info["wall_time_s"],
               "energy_convention": "H(s) = -1/2 s^T J_file s (file convention, diagonal included)",
               "diagonal_offset": problem.info.get("diagonal_offset", 0.0)}
-    print(f"instance   : {args.instance} (n={problem.n})")
-    print(f"oracle     : {oracle.name}, reads={ss.num_reads}, seed={args.seed}")
+    if ss.num_reads != args.reads:
+        print(f"reads      : {ss.num_reads} of {args.reads} ({ss.info.get('stop_reason')})")
     print("convention : energies in the file convention H(s) = -1/2 s^T J_file s"
           + (f" (diagonal: constant {problem.info['diagonal_offset']:.10g})" if problem.info.get("diagonal_offset")
              else ""))

@@ -7,6 +7,9 @@ local field matrix ``F = s W - h`` (``W = -(J + J^T)``), so a flip of spin i cha
 """
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from typing import Optional
 
 import numpy as np
@@ -113,8 +116,32 @@ class SAOracle(Oracle):
     def _sample_spins(self, ising: Ising, num_reads, rng, **kw):
         opts = dict(num_reads=num_reads, num_sweeps=self.num_sweeps, seed=int(rng.integers(0, 2 ** 31 - 1)),
                     beta_range=self.beta_range if self.beta_range is not None else default_beta_range(ising))
-        res = self._sampler.sample(to_bqm(ising), **opts)
+        with _sigint_flag() as hit:
+            # the C++ loop checks interrupt_function between reads, so Ctrl-C ends a long call promptly
+            res = self._sampler.sample(to_bqm(ising), interrupt_function=(lambda: hit[0]) if hit is not None
+                                       else None, **opts)
+        if hit is not None and hit[0]:
+            raise KeyboardInterrupt
         return spins_in_order(res, ising.n), {"oracle": self.name, "sweeps": self.num_sweeps}
+
+
+@contextlib.contextmanager
+def _sigint_flag():
+    """A SIGINT handler that only records the signal (``hit[0] = True``) while compiled code runs;
+    yields None off the main thread, where handlers cannot be installed."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield None
+        return
+    hit = [False]
+
+    def handler(signum, frame):
+        hit[0] = True
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class GreedyOracle(Oracle):
