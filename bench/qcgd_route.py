@@ -113,8 +113,11 @@ def part_robustness(a):
     ds = _fashion((0, 1), a.n, 0)
     prob = build_problem(ds.X_train, ds.y_train, NetworkSpec(49, seed=0))
     settings = [{"noise": v} for v in (0.0, 0.1, 0.3, 1.0)] + [{"precision_bits": b} for b in (4, 6, 8, 14, 16)]
+    done = {(json.dumps(r["setting"], sort_keys=True), r["seed"]) for r in _load(a.out)} if a.out else set()
     for st in settings:
         for seed in a.seeds:
+            if (json.dumps(st, sort_keys=True), seed) in done:     # resume an interrupted run
+                continue
             t = time.perf_counter()
             r = solve(prob, "qcgd", oracle="cim", oracle_options={"num_steps": a.cim_steps, **st}, seed=seed,
                       objective="exact", iterations=a.iterations, time_limit=a.time_limit)
@@ -128,10 +131,12 @@ def part_versus(a):
     for seed in a.seeds:
         ds = _fashion((0, 1), a.n, seed)
         prob = build_problem(ds.X_train, ds.y_train, NetworkSpec(49, seed=seed))
-        for method in ("ising-descent", "qcgd"):
+        for method, extra in (("ising-descent", {}), ("qcgd", {}),
+                              ("qcgd", {"oracle": "cim", "oracle_options": {"preset": "training"}})):
             t = time.perf_counter()
-            r = solve(prob, method, seed=seed, stop_after=None, iterations=10 ** 6, time_limit=a.time_limit)
-            emit({"part": "versus", "method": method, "seed": seed, "N": a.n, "seconds": a.time_limit,
+            r = solve(prob, method, seed=seed, stop_after=None, iterations=10 ** 6, time_limit=a.time_limit, **extra)
+            emit({"part": "versus", "method": method, "oracle": r.info.get("oracle", extra.get("oracle")),
+                  "seed": seed, "N": a.n, "seconds": a.time_limit,
                   "minimized": r.info["minimized"], "qcbo_objective": r.objective,
                   "test_accuracy": prob.accuracy(r.x, ds.X_test, ds.y_test), "iterations": r.info["iterations"],
                   "oracle_calls": r.oracle_calls, "wall_s": time.perf_counter() - t}, a.out)
@@ -198,7 +203,7 @@ def part_summary(a):
                                                   "iterations", "termination", "wall_s", "consensus_rate")})
         if name == "versus":
             for r in rs:
-                print(" ", {k: r.get(k) for k in ("method", "seed", "seconds", "minimized", "qcbo_objective",
+                print(" ", {k: r.get(k) for k in ("method", "oracle", "seed", "seconds", "minimized", "qcbo_objective",
                                                   "test_accuracy", "iterations")})
         if name == "robustness":
             by = collections.defaultdict(list)
