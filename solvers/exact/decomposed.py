@@ -253,7 +253,7 @@ def certify(prob, result, fraction: float | None = 0.5, min_seconds: float = 1.0
            "bound_time_s": 0.0, "bound_trace": [], "bound_batch_size": None}
     if result.x is None:
         return out
-    if result.bound is not None and result.method in ("highs", "exhaustive", "decomposed-bound"):
+    if result.bound is not None and result.method in ("highs", "exhaustive", "decomposed-bound", "qph"):
         out.update(lower_bound=result.bound, lower_bound_certified=True, bound_method=result.method,
                    gap=relative_gap(result.objective, result.bound))
         return out
