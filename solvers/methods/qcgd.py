@@ -130,6 +130,7 @@ def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
     trace, calls, o_time, evals, acc_n, since = [], 0, 0.0, 1, 0, 0
     mu, order, b_pos, restarts, dry, L_restart = None, np.arange(len(blist)), 0, 0, 0, L
     samples_total, samples_consensus = 0, 0
+    t_model = t_eval = 0.0                 # where the time goes, next to o_time (the oracle)
     from_counts = {"consensus": 0, "batch": 0, "rounding": 0, "vote": 0}
     status = Termination.iteration_limit
     centered = "center" in orc.parameters
@@ -139,6 +140,7 @@ def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
             if k and cfg.time_limit is not None and time.perf_counter() - t0 > cfg.time_limit:
                 status = Termination.time_limit
                 break
+            tm = time.perf_counter()
             L0, gs, Hs, M = batch_models(net, w, batches, A=A, sharpness=cfg.sharpness)
             M = M + np.diag(np.diag(M))
             if mu is None:
@@ -160,6 +162,7 @@ def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
                 Qs.append(np.asarray(qs.Q))
                 offs.append(qs.offset)
             scale = max(max(float(np.abs(q).max()) for q in Qs), 1e-12)
+            t_model += time.perf_counter() - tm
             # CGAL over the lifted consensus problem
             y = np.zeros((S, m))
             sval = np.zeros((S, m))         # mixture row values
@@ -194,6 +197,7 @@ def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
             for B, name in cand:
                 blocks_.append(B)
                 srcs += [name] * len(B)
+            te = time.perf_counter()
             Bk = np.concatenate(blocks_).astype(np.uint8)
             Wf = np.repeat(w[None], len(Bk), axis=0)
             Wf[:, bi] = Bk
@@ -213,6 +217,8 @@ def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
             else:
                 vals = f(Wu)
                 evals += len(Wu)
+            t_eval += time.perf_counter() - te
+            if len(Wu):
                 b = int(np.argmin(vals))
                 ok = bool(vals[b] < L - 1e-12)
                 rec.update(candidate=float(vals[b]), accepted=ok, source=str(srcs[b]))
@@ -253,11 +259,15 @@ def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
         status = Termination.interrupted
     finally:
         bar.close()
+    tc = time.perf_counter()
     x = prob.complete(w[None])[0]
+    t_complete = time.perf_counter() - tc
     return finish("qcgd", prob, x, status, config=cfg, trace=trace, wall_time_s=time.perf_counter() - t0,
                   oracle_time_s=o_time, oracle=orc.name, oracle_calls=calls,
                   info={"minimized": L, "objective_kind": cfg.objective, "sharpness": cfg.sharpness,
                         "iterations": len(trace), "accepted": acc_n, "accepted_from": from_counts,
                         "evaluations": evals, "restarts": restarts, "batches": S,
                         "consensus_rate": samples_consensus / max(samples_total, 1),
+                        "time_breakdown_s": {"models": t_model, "oracle": o_time, "candidates": t_eval,
+                                             "completion": t_complete},
                         "oracle_config": oracle_name(cfg.oracle)})
