@@ -130,8 +130,9 @@ def test_mpisppy_on_ranks(prob, ranks, tmp_path):
     script.write_text(MPI_SCRIPT)
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([mpiexec, "-n", str(ranks), sys.executable, str(script)], capture_output=True, text=True,
-                       timeout=240, cwd=root, env=env)
+                       timeout=240, cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.py"]      # mpi-sppy's import-time log files: not here
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["info"]["ranks"] == ranks
     local = solve(prob, "qph", engine="local", **TINY)

@@ -310,9 +310,31 @@ def solve_scenario(batch, model, ex, options, timelimit):
     return res
 
 
+def _import_mpisppy_quietly():
+    """Import the mpi-sppy modules we use with the working directory in a temporary folder: three of
+    them open a log file in the working directory when imported (hub.log, xhatclp.log, xhateval.log,
+    empty at their CRITICAL level), which would litter the user's folder."""
+    import os
+    import sys
+    import tempfile
+    mods = ("mpisppy.cylinders.hub", "mpisppy.cylinders.xhatshufflelooper_bounder", "mpisppy.utils.xhat_eval",
+            "mpisppy.cylinders.lagrangian_bounder", "mpisppy.spin_the_wheel", "mpisppy.opt.ph")
+    if all(m in sys.modules for m in mods):
+        return
+    import importlib
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="qcbo-mpisppy-") as tmp:
+        os.chdir(tmp)
+        try:
+            for m in mods:
+                importlib.import_module(m)
+        finally:
+            os.chdir(cwd)
+
+
 def _mpisppy_engine(prob, cfg, batches_idx, book, deadline, t0):
     try:
-        import mpisppy  # noqa: F401
+        _import_mpisppy_quietly()
         from mpisppy import MPI
         from mpisppy.extensions.extension import Extension
         from mpisppy.opt.ph import PH
