@@ -215,9 +215,46 @@ def part_summary(a):
                       f"{100 * np.mean([x['test_accuracy'] for x in v]):.2f} %")
 
 
+def part_plots(a):
+    """docs/img/qcgd_robustness.png: the minimized objective against the iteration, per noise and precision."""
+    import collections
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    res = Path(__file__).resolve().parent / "results"
+    rows = _load(res / "qcgd_robustness.jsonl")
+    if not rows:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, key in zip(axes, ("noise", "precision_bits")):
+        by = collections.defaultdict(list)
+        for r in rows:
+            if key in r["setting"]:
+                by[r["setting"][key]].append(r["trace"])
+        for i, (v, traces) in enumerate(sorted(by.items())):
+            n = max(len(t) for t in traces)
+            pad = np.array([t + [t[-1]] * (n - len(t)) for t in traces])    # a stopped run keeps its last value
+            c = plt.cm.viridis(i / max(len(by) - 1, 1))
+            for t in traces:
+                ax.plot(t, color=c, alpha=0.25, lw=0.8)
+            ax.plot(pad.mean(axis=0), color=c, lw=2, label=f"{key.replace('_', ' ')} {v} ({len(traces)} seeds)")
+        ax.set_xlabel("QCGD iteration")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+        ax.set_title("CIM " + ("noise" if key == "noise" else "coupling precision (bits)"))
+    axes[0].set_ylabel("minimized objective (exact loss model)")
+    fig.suptitle(f"QCGD with the CIM oracle, Fashion-MNIST (0,1), N = {rows[0]['N']}: thin = one seed, thick = mean")
+    fig.tight_layout()
+    out = Path(a.plots) / "qcgd_robustness.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["ablation", "agreement", "headline", "robustness", "versus", "summary"])
+    ap.add_argument("part", choices=["ablation", "agreement", "headline", "robustness", "versus", "summary", "plots"])
     ap.add_argument("--n", type=int, default=None, help="training images (default per part: 256 / - / 2000 / 256)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--pairs", type=int, default=6)
@@ -227,9 +264,11 @@ def main(argv=None) -> int:
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per run")
     ap.add_argument("--cim-steps", type=int, default=1000)
     ap.add_argument("--out", default=None, help="JSON-lines file (appended)")
+    ap.add_argument("--plots", default=str(Path(__file__).resolve().parent.parent / "docs" / "img"),
+                    help="folder for the 'plots' part")
     a = ap.parse_args(argv)
-    if a.part == "summary":
-        part_summary(a)
+    if a.part in ("summary", "plots"):
+        (part_summary if a.part == "summary" else part_plots)(a)
         return 0
     defaults = {"ablation": (256, [0, 1], ["sa:1000", "cim:1000", "greedy", "random"]),
                 "agreement": (None, [0, 1, 2], ["cim:1000"]),
