@@ -6,6 +6,7 @@ the headline run, oracle noise and coupling precision.  One JSON line per run on
     python bench/qcgd_route.py headline  --out bench/results/qcgd_headline.jsonl
     python bench/qcgd_route.py robustness --out bench/results/qcgd_robustness.jsonl
     python bench/qcgd_route.py versus --time-limit 60 --out bench/results/qcgd_versus.jsonl
+    python bench/qcgd_route.py pairs --time-limit 240 --out bench/results/qcgd_pairs.jsonl
     python bench/qcgd_route.py summary          # tables from the stored JSON lines
 
 Oracle specs: NAME or NAME:EFFORT (sa:1000 = 1000 sweeps, cim:1000 = 1000 Euler steps).  Instances of the
@@ -59,7 +60,8 @@ def run_qcgd(prob, ds, oracle, seed, kw):
             "train_accuracy": prob.accuracy(r.x, ds.X_train, ds.y_train), "iterations": r.info["iterations"],
             "termination": str(r.termination), "consensus_rate": r.info["consensus_rate"],
             "accepted_from": r.info["accepted_from"], "oracle_calls": r.oracle_calls,
-            "oracle_time_s": r.oracle_time_s, "wall_s": time.perf_counter() - t}
+            "oracle_time_s": r.oracle_time_s, "time_breakdown_s": r.info.get("time_breakdown_s"),
+            "wall_s": time.perf_counter() - t}
 
 
 def part_ablation(a):
@@ -107,6 +109,24 @@ def part_headline(a):
             r = run_qcgd(prob, ds, o, seed, kw)
             emit({"part": "headline", "pair": (0, 1), "seed": seed, "N": a.n, "bits_per_weight": prob.spec.avg_bits_per_weight,
                   **r}, a.out)
+
+
+def part_pairs(a):
+    """The headline protocol on the other five pairs: QCGD + CIM next to the default Ising descent."""
+    kw = dict(objective="exact", time_limit=a.time_limit, iterations=a.iterations)
+    for pair in PAIRS[1:]:
+        for seed in a.seeds:
+            ds = _fashion(pair, a.n, seed)
+            prob = build_problem(ds.X_train, ds.y_train, NetworkSpec(49, seed=seed))
+            for o in a.oracles:
+                emit({"part": "pairs", "method": "qcgd", "pair": pair, "seed": seed, "N": a.n,
+                      **run_qcgd(prob, ds, o, seed, kw)}, a.out)
+            t = time.perf_counter()
+            r = solve(prob, "ising-descent", seed=seed)
+            emit({"part": "pairs", "method": "ising-descent", "oracle": "sa:300", "pair": pair, "seed": seed,
+                  "N": a.n, "qcbo_objective": r.objective, "minimized": r.info["minimized"],
+                  "test_accuracy": prob.accuracy(r.x, ds.X_test, ds.y_test), "termination": str(r.termination),
+                  "wall_s": time.perf_counter() - t}, a.out)
 
 
 def part_robustness(a):
@@ -185,7 +205,7 @@ def part_summary(a):
                         better += d > 0
                         clear += d > max(spread[strong].get(pair, 0), spread[weak].get(pair, 0))
                 print(f"* {strong} lower than {weak}: {better}/{len(by)}; by more than the seed spread: {clear}/{len(by)}")
-    for name in ("agreement", "headline", "robustness", "versus"):
+    for name in ("agreement", "headline", "robustness", "versus", "pairs"):
         rs = _load(res / f"qcgd_{name}.jsonl")
         if not rs:
             continue
@@ -201,6 +221,10 @@ def part_summary(a):
             for r in rs:
                 print(" ", {k: r.get(k) for k in ("seed", "oracle", "test_accuracy", "qcbo_objective", "minimized",
                                                   "iterations", "termination", "wall_s", "consensus_rate")})
+        if name == "pairs":
+            for r in rs:
+                print(" ", {k: r.get(k) for k in ("pair", "method", "oracle", "seed", "test_accuracy", "qcbo_objective",
+                                                  "minimized", "wall_s")})
         if name == "versus":
             for r in rs:
                 print(" ", {k: r.get(k) for k in ("method", "oracle", "seed", "seconds", "minimized", "qcbo_objective",
@@ -216,7 +240,7 @@ def part_summary(a):
 
 
 def part_plots(a):
-    """docs/img/qcgd_robustness.png: the minimized objective against the iteration, per noise and precision."""
+    """docs/img/qcgd_route_robustness.png: the minimized objective against the iteration, per noise and precision."""
     import collections
     import matplotlib
     matplotlib.use("Agg")
@@ -246,7 +270,7 @@ def part_plots(a):
     axes[0].set_ylabel("minimized objective (exact loss model)")
     fig.suptitle(f"QCGD with the CIM oracle, Fashion-MNIST (0,1), N = {rows[0]['N']}: thin = one seed, thick = mean")
     fig.tight_layout()
-    out = Path(a.plots) / "qcgd_robustness.png"
+    out = Path(a.plots) / "qcgd_route_robustness.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")
@@ -254,7 +278,8 @@ def part_plots(a):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("part", choices=["ablation", "agreement", "headline", "robustness", "versus", "summary", "plots"])
+    ap.add_argument("part", choices=["ablation", "agreement", "headline", "robustness", "versus", "pairs", "summary",
+                                     "plots"])
     ap.add_argument("--n", type=int, default=None, help="training images (default per part: 256 / - / 2000 / 256)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--pairs", type=int, default=6)
@@ -274,13 +299,14 @@ def main(argv=None) -> int:
                 "agreement": (None, [0, 1, 2], ["cim:1000"]),
                 "headline": (2000, [0, 1, 2], ["cim:1000"]),
                 "robustness": (256, [0, 1, 2, 3, 4], None),
-                "versus": (2000, [0, 1, 2], None)}
+                "versus": (2000, [0, 1, 2], None),
+                "pairs": (2000, [0], ["cim:1000"])}
     n, seeds, oracles = defaults[a.part]
     a.n = a.n or n
     a.seeds = a.seeds or seeds
     a.oracles = a.oracles or oracles
     {"ablation": part_ablation, "agreement": part_agreement, "headline": part_headline,
-     "robustness": part_robustness, "versus": part_versus}[a.part](a)
+     "robustness": part_robustness, "versus": part_versus, "pairs": part_pairs}[a.part](a)
     return 0
 
 
