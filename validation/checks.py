@@ -6,6 +6,7 @@
 (d) exact_solvers       HiGHS optimum == exhaustive optimum (small instances)
 (e) fip_bounds          realized pre-activations lie inside the propagated per-sample bounds
 (f) forms_agree         interval and exact forms admit the same networks and share the exact optimum
+(g) decomposed_bound    the decomposed lower bound never exceeds HiGHS's certified optimum (QCGD compared)
 
     >>> results = run_checks(prob, n_cases=1000, seed=0)        # doctest: +SKIP
     >>> print(format_table(results))                             # doctest: +SKIP
