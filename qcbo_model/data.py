@@ -421,13 +421,43 @@ class Dataset:
 def load_dataset(name: str = "fashion-mnist", classes=(0, 1), n_train: int = 32,
                  n_test: int | None = None, pool: int = 4, seed=0, data_dir=None,
                  download: bool = True) -> Dataset:
-    """Balanced training subset and (full or seeded-subsampled) test set.
+    """Balanced training subset and (full or seeded-subsampled) test set, pooled to [0, 1] features.
 
-    Training: `n_train` images drawn without replacement from the official train split,
-    balanced over `classes` (see :func:`balanced_subset`). Test: all official test
-    images of `classes` in file order, or the first `n_test` after a seeded shuffle.
-    `seed` is an int or numpy Generator. "digits" (sklearn, 8x8) uses a fixed stratified
-    30 % test split (DIGITS_SPLIT_SEED), so pool must divide 8.
+    Parameters
+    ----------
+    name : {"fashion-mnist", "mnist", "digits"}, default "fashion-mnist"
+        The data set. ``"digits"`` (scikit-learn, 8x8) uses a fixed stratified 30 % test split
+        (``DIGITS_SPLIT_SEED``), so ``pool`` must divide 8.
+    classes : sequence of int, default (0, 1)
+        The classes, in label order. Two classes give binary labels: ``classes[0] -> -1``,
+        ``classes[1] -> +1``; more give the class index ``0..C-1`` (one-vs-rest in the estimator).
+    n_train : int, default 32
+        Training images, drawn without replacement from the official train split and balanced over
+        ``classes`` (``balanced_subset``).
+    n_test : int or None
+        None (default): every official test image of ``classes``, in file order; else the first
+        ``n_test`` after a seeded shuffle.
+    pool : int, default 4
+        Non-overlapping average pooling; 28x28 images with ``pool=4`` give 7x7 = 49 features.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the training subset (and of the test shuffle); the same seed gives the same images.
+    data_dir : path or None
+        Folder with the IDX files; None looks in ``$QCBO_DATA_DIR``, the Debian package
+        ``dataset-fashion-mnist``, ``shared/datasets`` beside the repository and the download cache.
+    download : bool, default True
+        Download the official files into the cache when they are found nowhere else.
+
+    Returns
+    -------
+    Dataset
+        ``X_train``, ``X_test`` float64 ``(n, features)`` in [0, 1]; ``y_train``, ``y_test`` int64;
+        ``label_names``, ``feature_shape`` (for plots).
+
+    Raises
+    ------
+    DataError
+        The files are missing (with ``download=False`` or offline), corrupt, or the arguments do not
+        fit the data (unknown class, ``pool`` not dividing the image side, too few images).
     """
     classes = _validate(name, classes, n_train, n_test)
     _check_seed(seed)

@@ -75,7 +75,19 @@ def _bit_token(code) -> str:
 
 
 class QuantizedNetwork:
-    """A trained quantized network: ``decision_function(X)``, ``predict(X)``, ``to_dict``/``from_dict``."""
+    """A trained quantized network, decoded from a point of the QCBO, with its own forward pass.
+
+    It holds the spec, every layer's integer codes ``q`` and FIP constants (``alpha``, ``gamma``,
+    ``c``, breakpoints and levels), so it predicts without the training data: with exact
+    activations (the package's one exact pass) or with the FIP splines the QCBO modelled
+    (``exact=False``). ``to_dict`` / ``from_dict`` are the model file format ``qcbo-qnn-model/1``
+    (JSON), validated in full on load.
+
+    Notes
+    -----
+    Labels are in {-1, +1} for one output (``predict`` returns ``+1`` where ``z > 0``) and class
+    indices for several outputs (argmax). ``QNNClassifier`` maps them back to the original labels.
+    """
 
     def __init__(self, spec: NetworkSpec, layers: list, form: str = "interval", weight_bits: str = "",
                  meta: dict | None = None):

@@ -19,6 +19,22 @@ from .spec import NetworkSpec
 
 @dataclass
 class FIPProblem:
+    """A built FIP-QCBO: the spec, its FIP constants, the canonical QCBO and the variable layout.
+
+    Attributes
+    ----------
+    spec : NetworkSpec
+    net : FIPNetwork
+        The FIP constants (bounds, breakpoints, levels) and the training data in v-units.
+    form : {"interval", "exact"}
+    qcbo : QCBO
+        The canonical sparse QCBO: binary variables, objective minimized; the weight bits are its first
+        ``n_weight_bits`` variables.
+    layout : Layout
+        Where each family of variables lives in ``qcbo.var_names``.
+    timings : dict
+        Seconds spent in FIP and assembly.
+    """
     spec: NetworkSpec
     net: FIPNetwork
     form: str
@@ -107,8 +123,33 @@ def check_build_memory(spec: NetworkSpec, N: int, form: str = "interval", pyomo:
 
 
 def build_problem(X, y, spec: NetworkSpec, form: str = "interval") -> FIPProblem:
-    """The FIP-QCBO of ``spec`` on (X, y) in ``form`` ('interval' or 'exact').  Its size is estimated
-    first (``check_build_memory``): a model that would not fit the memory budget is refused."""
+    """The FIP-QCBO of ``spec`` on the training data, ready for ``solvers.solve``.
+
+    Parameters
+    ----------
+    X : array of shape (N, d_0)
+        Training inputs; in [0, 1] when ``spec.input_bits`` is set (they are quantized to the grid).
+    y : array of shape (N,) or (N, d_L)
+        Labels in {-1, +1} (one column per output).
+    spec : NetworkSpec
+        The network and its FIP/spline settings; its ``seed`` fixes the constants.
+    form : {"interval", "exact"}, default "interval"
+        The interval form (one-hot indicators and two-sided interval rows) or the exact form
+        (equalities only, slack and aux bits; needs ``spec.input_bits``).
+
+    Returns
+    -------
+    FIPProblem
+        ``qcbo`` (the canonical ``QCBO``: binary variables, objective **minimized**, constant kept
+        in ``qcbo.const``), ``net`` (the FIP constants), ``layout`` (where each variable lives),
+        and the helpers ``complete``, ``decode``, ``predict``, ``accuracy``, ``pyomo_model``.
+
+    Raises
+    ------
+    FormulationError
+        An unknown form, or a model whose estimated size does not fit the memory budget
+        (``check_build_memory``: refused before anything is built).
+    """
     from .errors import FormulationError
     from .layout import FORMS
     if not isinstance(spec, NetworkSpec):

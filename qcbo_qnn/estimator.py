@@ -68,16 +68,29 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         of the solve's wall time (at least 1 s): ``report_`` then carries a certified ``lower_bound``
         and the ``gap`` of the returned point.  Exact solvers keep their own bound.  None: no bound.
     random_state : int or None, default 0
-        Seed of the FIP constants and the solver; None draws a fresh seed (stored in ``seed_``).
+        Seed of the FIP constants and the solver; None draws a fresh seed (stored in ``seed_``). The
+        same seed, data and parameters give the same network.
     progress : bool, default False
         Progress bar during ``fit``.
 
     Attributes
     ----------
-    classes_ : labels seen in ``fit``; n_features_in_ : features seen in ``fit``
-    problem_ : the FIPProblem (``problem_.qcbo`` is the canonical QCBO, ``problem_.pyomo_model()`` the
-        explicit Pyomo model); result_ : the ``SolveResult``; network_ : the decoded network;
-    report_ : the training report (the JSON the CLI writes, without test metrics; see ``report``).
+    classes_ : numpy.ndarray
+        The labels seen in ``fit``, sorted; with two classes ``classes_[0]`` is trained as -1 and
+        ``classes_[1]`` as +1, and ``predict`` returns these original labels.
+    n_features_in_ : int
+        Features seen in ``fit``.
+    problem_ : FIPProblem
+        The built problem: ``problem_.qcbo`` is the canonical QCBO (minimized),
+        ``problem_.pyomo_model()`` the explicit Pyomo model.
+    result_ : SolveResult
+        What the solver returned.
+    network_ : QuantizedNetwork
+        The decoded network that ``predict`` uses (exact activations).
+    seed_ : int
+        The seed actually used.
+    report_ : dict
+        The training report (the JSON the CLI writes, without test metrics; see ``report``).
     """
 
     def __init__(self, hidden=(4,), activation="tanh", loss="logistic", bits=None, intervals=None,

@@ -29,7 +29,21 @@ __all__ = ["CIMSampler"]
 
 
 class CIMSampler(dimod.Sampler):
-    """dimod Sampler around :class:`solvers.ising.cim.CIMOracle` (keywords: its constructor options)."""
+    """The simulated coherent Ising machine as a ``dimod.Sampler`` (around ``solvers.ising.cim.CIMOracle``).
+
+    Parameters
+    ----------
+    **cim_options
+        Defaults of the ``CIMOracle`` options for every ``sample`` call (``num_steps``, ``scheme``,
+        ``precision_bits``, ``backend``, ...); validated here (``OracleError``).
+
+    Notes
+    -----
+    Conventions are dimod's: any ``BinaryQuadraticModel``, ``SPIN`` or ``BINARY``, with any hashable
+    labels and its offset; the returned ``SampleSet`` has the BQM's vartype and labels and energies
+    from ``bqm.energies`` (offset included, minimized), so it replaces ``SimulatedAnnealingSampler``
+    in Ocean code. ``seed`` (an int) makes a call reproducible: equal seeds give identical samples.
+    """
 
     default_num_reads = 10
 
@@ -56,7 +70,28 @@ class CIMSampler(dimod.Sampler):
         return f"CIMSampler({', '.join(f'{k}={v!r}' for k, v in self._defaults.items())})"
 
     def sample(self, bqm, num_reads=None, seed=None, time_limit=None, target_energy=None, **parameters):
-        """Sample ``bqm``; see the module docstring for the parameters."""
+        """Sample ``bqm`` with the simulated CIM.
+
+        Parameters
+        ----------
+        bqm : dimod.BinaryQuadraticModel
+            The model, ``SPIN`` or ``BINARY``; its energy (offset included) is minimized.
+        num_reads : int or None
+            Replicas (independent samples); None: ``default_num_reads`` (10).
+        seed : int or None
+            Seed of the run; equal seeds give identical samples.
+        time_limit : float or None
+            Seconds; the run stops at the limit with what it has.
+        target_energy : float or None
+            Stop once a replica reaches this energy (in the BQM's energy, offset included).
+        **parameters
+            Any ``CIMOracle`` option, overriding the constructor's default for this call.
+
+        Returns
+        -------
+        dimod.SampleSet
+            One row per replica, in the BQM's vartype and labels, with energies.
+        """
         unknown = set(parameters) - set(self._parameters)
         if unknown:
             raise OracleError(f"CIMSampler: unknown parameter(s) {sorted(unknown)}; accepted: {sorted(self._parameters)}")

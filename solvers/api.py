@@ -79,7 +79,28 @@ def _entry(method) -> MethodEntry:
 
 
 def method_config(method: str, config=None, **overrides) -> MethodConfig:
-    """The validated config of ``method``: defaults, a config instance, or a mapping, plus overrides."""
+    """The validated, frozen config of ``method``: every option with its default, declared once.
+
+    Parameters
+    ----------
+    method : str
+        A registered method (``METHODS``).
+    config : MethodConfig, mapping or None
+        A config instance of this method, a mapping of option names to values, or None (defaults).
+    **overrides
+        Single options replacing the config's.
+
+    Returns
+    -------
+    MethodConfig
+        A frozen dataclass; ``options()`` lists ``(name, default, metadata)``, ``replace(**kw)`` gives
+        a changed copy. The command line builds its flags from these fields.
+
+    Raises
+    ------
+    ConfigError
+        An unknown option name or an invalid value (checked here, never replaced by a default).
+    """
     cls = _entry(method).config_class()
     if config is None:
         config = {}
@@ -97,11 +118,38 @@ def method_config(method: str, config=None, **overrides) -> MethodConfig:
 
 def solve(problem, method: str, config=None, *, progress: bool = False, warm_start=None,
           **overrides) -> SolveResult:
-    """Run ``method`` on ``problem`` (a FIPProblem, or a QCBO for methods that accept one).
+    """Run ``method`` on ``problem`` and return its ``SolveResult``: the one entry point of every method.
 
-    ``progress`` shows a progress bar; ``warm_start`` (weight bits) starts methods that support it
-    (``ising-descent``, ``sa-weights``) there.  Ctrl-C ends a run early with termination
-    ``interrupted`` and the best point found so far."""
+    Parameters
+    ----------
+    problem : FIPProblem or QCBO
+        A built problem (``build_problem``); a bare ``QCBO`` for the methods whose ``accepts``
+        includes ``"qcbo"`` (``METHODS[name].accepts``).
+    method : str
+        A registered method (``METHODS``, ``available_methods()``): exact (``highs``, ``exhaustive``,
+        ``decomposed-bound``), QUBO-based (``ising-descent``, ``qcgd``, ``qcgd-monolithic``,
+        ``penalty``, ``progressive-hedging``) or a baseline (``sa-weights``, ``random-search``, ``ste``).
+    config : MethodConfig, mapping or None
+        The method's frozen config (``method_config(method)``), a mapping of its options, or None for
+        the defaults.
+    progress : bool, default False
+        Show a progress bar.
+    warm_start : array of weight bits or None
+        Start point of the methods that take one (``ising-descent``, ``qcgd``, ``sa-weights``; the
+        reference upper bound of ``decomposed-bound``).
+    **overrides
+        Single options that replace the config's (validated; a wrong name or value raises
+        ``ConfigError``). ``seed`` (every method except the deterministic ``highs`` and
+        ``exhaustive``) seeds every random choice of the method and its oracle: the same seed gives the
+        same result.
+
+    Returns
+    -------
+    SolveResult
+        ``objective`` is the canonical QCBO objective of ``x`` (**minimized**, ``qcbo.const``
+        included), recomputed on the QCBO for every method; ``bound`` and ``gap`` where the method
+        proves a lower bound. Ctrl-C ends a run early with termination ``interrupted`` and the best
+        point found so far."""
     entry = _entry(method)
     cfg = method_config(method, config, **overrides)
     is_fip = hasattr(problem, "complete") and hasattr(problem, "qcbo")

@@ -19,7 +19,14 @@ import numpy as np
 
 
 class Termination(str, enum.Enum):
-    """Why a method stopped."""
+    """Why a method stopped (a ``str`` enum: ``Termination.optimal == "optimal"``).
+
+    Members: ``optimal`` (proved optimal: exact methods, or objective == bound), ``converged`` (the
+    method's own convergence test was met), ``iteration_limit`` (the iteration or evaluation budget
+    was spent), ``time_limit``, ``stalled`` (no improvement for the configured patience),
+    ``interrupted`` (Ctrl-C: the best point so far is returned), ``infeasible`` (proved infeasible, or
+    no feasible point found), ``error``.
+    """
 
     optimal = "optimal"                  # proved optimal (exact methods, or objective == bound)
     converged = "converged"              # the method's own convergence test was met
@@ -54,21 +61,45 @@ def relative_gap(objective: Optional[float], bound: Optional[float]) -> Optional
 
 @dataclass
 class SolveResult:
-    """The outcome of ``solvers.solve``.
+    """The outcome of ``solvers.solve``, the same type for every method.
+
+    ``termination`` says why the method stopped and ``solution_status`` what the returned point is;
+    they are separate on purpose (a descent that ran out of iterations still returns a feasible
+    point; HiGHS can stop at its time limit with a feasible incumbent and a bound).
 
     Attributes
     ----------
-    method : registered method name ('highs', 'ising-descent', ...)
-    termination, solution_status : see the enums
-    objective : QCBO objective of ``x`` (None without a point)
-    bound, gap : lower bound on the QCBO optimum and relative gap, where known
-    x : (n,) uint8 full assignment in the canonical QCBO variable order (None without a point)
-    trace : per-iteration records (dicts), method-specific keys
-    wall_time_s, oracle_time_s : seconds
-    oracle : name of the Ising oracle used (None for methods without one)
-    oracle_calls : number of oracle calls
-    config : the frozen config the method ran with
-    info : method-specific details (JSON-able)
+    method : str
+        Registered method name (``'highs'``, ``'ising-descent'``, ...).
+    termination : Termination
+        Why the method stopped.
+    solution_status : SolutionStatus
+        What ``x`` is: ``optimal`` (feasible and proved optimal), ``feasible``, ``infeasible``, ``none``.
+    objective : float or None
+        The canonical QCBO objective of ``x`` (minimized, ``qcbo.const`` included), recomputed on the
+        QCBO for every method; None without a point.
+    bound : float or None
+        A proven lower bound on the QCBO optimum (exact methods, ``decomposed-bound``); None where the
+        method proves none.
+    gap : float or None
+        ``(objective - bound) / max(|objective|, 1e-10)``: the relative distance to optimality that is
+        still unproven.
+    x : numpy.ndarray of uint8, shape (n_x,), or None
+        The full binary assignment in the canonical QCBO variable order (``qcbo.var_names``); the
+        weight bits come first (``wbits``).
+    trace : list of dict
+        Per-iteration records; the keys are the method's own.
+    wall_time_s, oracle_time_s : float
+        Seconds in all, and inside the Ising oracle.
+    oracle : str or None
+        Name of the Ising oracle used (None for methods without one).
+    oracle_calls : int
+        Number of oracle calls (QUBO samples requested).
+    config : MethodConfig
+        The frozen config the method ran with (its ``seed`` included).
+    info : dict
+        Method-specific details, JSON-able; exact methods put a one-sentence ``statement`` of what was
+        proved there.
     """
 
     method: str
