@@ -9,7 +9,8 @@
    (``[text](page.md)``), never as a bare ``docs/page.md``.
 4. The browser: every page loaded in headless Chromium over the DevTools protocol: no JavaScript
    error, no failed request, every formula typeset by KaTeX (each ``.arithmatex`` element holds a
-   ``.katex`` element and none is marked ``math-error``), every image loaded (``naturalWidth > 0``).
+   ``.katex`` element and none is marked ``math-error``, and no ``\\(``, ``\\[`` or ``$$`` is left in the
+   text outside code), every image loaded (``naturalWidth > 0``).
    Skipped, with the reason, where no Chromium (Debian's ``chromium`` or ``chromium-headless-shell``)
    or no ``websocket-client`` is installed.
 
@@ -296,7 +297,7 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-PAGE_STATE = """(() => {
+PAGE_STATE = r"""(() => {
   const math = Array.from(document.querySelectorAll('.arithmatex'));
   const imgs = Array.from(document.images);
   return {
@@ -308,6 +309,15 @@ PAGE_STATE = """(() => {
     images: imgs.length,
     images_loaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
     broken_images: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
+    stray_delimiters: (() => {        // math delimiters left in the text: a formula arithmatex did not see
+      const root = document.querySelector('.md-content') || document.body, out = [];
+      const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        if (n.parentElement.closest('code, pre, .katex, .arithmatex, script, style')) continue;
+        if (/\\\(|\\\)|\\\[|\\\]|\$\$/.test(n.textContent)) out.push(n.textContent.trim().slice(0, 80));
+      }
+      return out.slice(0, 3);
+    })(),
     ready: document.readyState,
   };
 })()"""
@@ -369,6 +379,8 @@ def check_in_browser(site: Path, screenshots: Path | None = None, binary: str | 
             if state["typeset"] < state["formulas"]:
                 problems.append(f"{state['formulas'] - state['typeset']} formulas not typeset, e.g. "
                                 f"{state['untypeset']}")
+            if state["stray_delimiters"]:
+                problems.append(f"math delimiters left in the text: {state['stray_delimiters']}")
             if state["images_loaded"] < state["images"]:
                 problems.append(f"images not loaded: {state['broken_images']}")
             if screenshots is not None:
