@@ -11,7 +11,8 @@
    error, no failed request, every formula typeset by KaTeX (each ``.arithmatex`` element holds a
    ``.katex`` element and none is marked ``math-error``, and no ``\\(``, ``\\[`` or ``$$`` is left in the
    text outside code), every image loaded (``naturalWidth > 0``).
-   Skipped, with the reason, where no Chromium (Debian's ``chromium`` or ``chromium-headless-shell``)
+   On pages with numbered headings the table of contents must follow the scroll (such ids once broke
+   the theme's script). Skipped, with the reason, where no Chromium (Debian's ``chromium`` or ``chromium-headless-shell``)
    or no ``websocket-client`` is installed.
 
 Run as a script (``python tests/test_docs_site.py [--screenshots DIR]``) it builds the site, prints
@@ -375,7 +376,27 @@ def check_in_browser(site: Path, screenshots: Path | None = None, binary: str | 
                 browser.pump(0.2)
                 state = browser.evaluate(PAGE_STATE)
             browser.pump(0.1)
+            # headings whose ids start with a digit once broke the theme's script (invalid CSS selectors):
+            # scrolled to such a heading, the table of contents must follow it
+            numbered = browser.evaluate("Array.from(document.querySelectorAll('.md-content h2[id]'))"
+                                        ".map(h => h.id).filter(i => /^[0-9]/.test(i))")
+            followed = None
+            if len(numbered) >= 2:
+                target = numbered[-1]
+                browser.evaluate(f"document.getElementById({json.dumps(target)}).scrollIntoView()")
+                for _ in range(10):
+                    browser.pump(0.2)
+                    active = browser.evaluate("Array.from(document.querySelectorAll("
+                                              "'.md-nav--secondary .md-nav__link--active')).map(a => a.getAttribute('href'))")
+                    followed = "#" + target in active
+                    if followed:
+                        break
+                browser.evaluate("window.scrollTo(0, 0)")
+                browser.pump(0.2)
+            state["toc_follows"] = followed
             problems = _problems(browser.events, base)
+            if followed is False:
+                problems.append(f"the table of contents does not follow the scroll to #{numbered[-1]}")
             if state["typeset"] < state["formulas"]:
                 problems.append(f"{state['formulas'] - state['typeset']} formulas not typeset, e.g. "
                                 f"{state['untypeset']}")
@@ -403,9 +424,10 @@ def check_in_browser(site: Path, screenshots: Path | None = None, binary: str | 
 
 
 def format_report(report: list) -> str:
-    lines = [f"{'page':32} {'formulas':>9} {'images':>7}  problems"]
+    lines = [f"{'page':32} {'formulas':>9} {'images':>7} {'toc':>4}  problems"]
     for rel, st, problems in report:
-        lines.append(f"{rel:32} {st['typeset']:>4}/{st['formulas']:<4} {st['images_loaded']:>3}/{st['images']:<3}  "
+        toc = {True: "ok", False: "NO", None: "-"}[st.get("toc_follows")]
+        lines.append(f"{rel:32} {st['typeset']:>4}/{st['formulas']:<4} {st['images_loaded']:>3}/{st['images']:<3} {toc:>4}  "
                      f"{len(problems) or 'none'}")
         lines.extend("    " + p for p in problems)
     return "\n".join(lines)
