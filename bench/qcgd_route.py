@@ -3,6 +3,7 @@ the headline run, oracle noise and coupling precision.  One JSON line per run on
 
     python bench/qcgd_route.py ablation  --out bench/results/qcgd_ablation.jsonl
     python bench/qcgd_route.py agreement --out bench/results/qcgd_agreement.jsonl
+    python bench/qcgd_route.py agreement --fashion-n --digits-n 96 --out bench/results/qcgd_agreement.jsonl
     python bench/qcgd_route.py headline  --out bench/results/qcgd_headline.jsonl
     python bench/qcgd_route.py robustness --out bench/results/qcgd_robustness.jsonl
     python bench/qcgd_route.py versus --time-limit 60 --out bench/results/qcgd_versus.jsonl
@@ -78,8 +79,8 @@ def part_agreement(a):
     """Instances HiGHS certifies within 60 s: Fashion-MNIST pool 7 (16 inputs) and digits pool 4 (4 inputs)."""
     cases = []
     for seed in a.seeds:
-        cases += [("fashion-mnist", (0, 1), 7, n, seed) for n in (48, 64)]
-        cases += [("digits", (3, 8), 4, n, seed) for n in (64, 128)]
+        cases += [("fashion-mnist", (0, 1), 7, n, seed) for n in a.fashion_n]
+        cases += [("digits", (3, 8), 4, n, seed) for n in a.digits_n]
     for dname, pair, pool, n, seed in cases:
         ds = load_dataset(dname, classes=pair, n_train=n, seed=seed, pool=pool)
         spec = NetworkSpec(ds.X_train.shape[1], hidden=(2,), bits=(1, 1), intervals=(2, 4), seed=seed)
@@ -288,6 +289,8 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=150)
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per run")
     ap.add_argument("--cim-steps", type=int, default=1000)
+    ap.add_argument("--fashion-n", type=int, nargs="*", default=[48, 64], help="agreement: Fashion-MNIST sizes")
+    ap.add_argument("--digits-n", type=int, nargs="*", default=[64, 128], help="agreement: digits sizes")
     ap.add_argument("--out", default=None, help="JSON-lines file (appended)")
     ap.add_argument("--plots", default=str(Path(__file__).resolve().parent.parent / "docs" / "img"),
                     help="folder for the 'plots' part")
