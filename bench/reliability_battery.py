@@ -1134,14 +1134,14 @@ def sigint_solve(tmp: Path):
 
 
 def sigint_ising(tmp: Path):
-    p = _start(["ising", "--instance", MC100, "--maxcut", "--oracle", "sa", "--reads", "400", "--steps", "20000",
+    # 4000 reads of 20000 sweeps: about a minute of sampling; SIGINT 1 s after the oracle line (sampling began)
+    p = _start(["ising", "--instance", MC100, "--maxcut", "--oracle", "sa", "--reads", "4000", "--steps", "20000",
                 "--report", str(tmp / "r.json")], REPO)
-    t0 = time.perf_counter()          # sampling has begun once the oracle line is out (newer versions)
-    while time.perf_counter() - t0 < 30 and p.poll() is None:
-        import select
-        if select.select([p.stdout], [], [], 0.2)[0] and "oracle" in p.stdout.readline():
+    for _ in range(20):                    # blocking reads: the lines come right after start-up
+        line = p.stdout.readline()
+        if not line or "oracle" in line:
             break
-    time.sleep(2)
+    time.sleep(1)
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=60)
