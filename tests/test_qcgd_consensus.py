@@ -48,3 +48,15 @@ def test_seed_reproduces_and_controls_run():
     for o in ("random", "random-local", "greedy"):
         r = solve(prob, "qcgd", oracle=o, iterations=3, cgal_steps=2, seed=0)
         assert r.feasible and r.oracle_calls == 2 * r.info["iterations"]
+
+
+def test_training_routes_give_the_cim_its_training_preset():
+    from solvers.ising.cim import PRESETS
+    from solvers.methods.descent import training_oracle
+    tuned = training_oracle("cim", {})
+    assert tuned.preset == "training"
+    assert {k: tuned.params[k] for k in PRESETS["training"]} == PRESETS["training"]
+    generic = training_oracle("cim", {"num_steps": 50})          # any explicit option: generic defaults
+    assert generic.preset is None and generic.params["num_steps"] == 50
+    assert generic.params["beta"] != PRESETS["training"]["beta"]
+    assert training_oracle("sa", {}).name == "sa"

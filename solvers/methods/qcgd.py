@@ -42,9 +42,9 @@ from qcbo_model.forward import bits_from_codes, codes_from_bits, random_codes
 from .._util import progress_bar
 from ..config import MethodConfig, check_oracle, oracle_name, option
 from ..ising.problems import QUBO
-from ..ising.registry import get_oracle
 from ..result import Termination, finish
-from .descent import _objective_fn, _ternary_pairs, batch_models, code_map, model_qubo, neuron_blocks
+from .descent import (_objective_fn, _ternary_pairs, batch_models, code_map, model_qubo, neuron_blocks,
+                      training_oracle)
 
 __all__ = ["QCGDConfig", "run", "consensus_qubo"]
 
@@ -53,7 +53,8 @@ __all__ = ["QCGDConfig", "run", "consensus_qubo"]
 class QCGDConfig(MethodConfig):
     """Settings of QCGD over weight-space models (``solve(prob, 'qcgd', ...)``; module docstring)."""
 
-    oracle: Any = option("sa", "Ising oracle for the LMO QUBOs (registered name or Oracle)", kind="any")
+    oracle: Any = option("sa", "Ising oracle for the LMO QUBOs (registered name or Oracle; 'cim' without "
+                               "options = preset 'training')", kind="any")
     oracle_options: dict = option({}, "options for the oracle's constructor", kind="dict", cli=False)
     iterations: int = option(150, "linearizations (outer trust-region steps)", kind="int", min=1)
     cgal_steps: int = option(4, "CGAL iterations per linearization (one oracle call each)", kind="int", min=1)
@@ -110,7 +111,7 @@ def _rows(Z, S, m):
 def run(prob, cfg: QCGDConfig, progress: bool = False, warm_start=None):
     t0 = time.perf_counter()
     net = prob.net
-    orc = get_oracle(cfg.oracle, **cfg.oracle_options)
+    orc = training_oracle(cfg.oracle, cfg.oracle_options)
     rng = np.random.default_rng(cfg.seed)
     f = _objective_fn(net, cfg.objective, cfg.sharpness)
     _, A = code_map(net)
