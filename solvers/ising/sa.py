@@ -128,7 +128,8 @@ class SAOracle(Oracle):
 @contextlib.contextmanager
 def _sigint_flag():
     """A SIGINT handler that only records the signal (``hit[0] = True``) while compiled code runs;
-    yields None off the main thread, where handlers cannot be installed."""
+    yields None off the main thread (handlers cannot be installed there) and when the caller has its
+    own SIGINT handler (it stays in charge)."""
     if threading.current_thread() is not threading.main_thread() \
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield None
